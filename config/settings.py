@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.cases",
     "apps.studies",
     "apps.dashboard",
+    "apps.inference",
 ]
 
 MIDDLEWARE = [

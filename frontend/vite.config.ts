@@ -25,13 +25,6 @@ export default defineConfig({
   worker: {
     format: 'es',
   },
-  // optimizeDeps affects only the dev server. Without it the decode worker
-  // is not found, and without @cornerstonejs/metadata every image fails with
-  // "no pixel data in NATURALIZED".
-  optimizeDeps: {
-    exclude: ['@cornerstonejs/dicom-image-loader'],
-    include: ['dicom-parser', '@cornerstonejs/metadata'],
-  },
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',

@@ -268,8 +268,9 @@ class ORTest:
     analysis : {"RRRC", "FRRC", "RRFC"}
         Which factors are random: readers and cases, cases only, readers only.
     statistic : float
-        F for RRRC and RRFC, chi-square for FRRC; NaN-free: 0 when the
-        modalities do not differ and the denominator is 0.
+        F for RRRC and RRFC, chi-square for FRRC. With a zero denominator it
+        is 0 (p = 1) when the modality means are equal and ``inf`` (p = 0)
+        otherwise, never NaN.
     df_numerator : float
     df_denominator : float
         Hillis's denominator df for RRRC, ``(t-1)(r-1)`` for RRFC and ``inf``
@@ -628,8 +629,8 @@ class StandaloneResult:
     readers : ndarray
         Each reader's figure of merit.
     reader_mean : float
-    difference : ModalityDifference
-        Reader mean minus algorithm, per analysis.
+    differences : dict of str to ModalityDifference
+        Reader mean minus algorithm, keyed by "RRRC", "FRRC" and "RRFC".
     """
 
     figure_of_merit: str

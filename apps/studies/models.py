@@ -38,6 +38,14 @@ class Arm(models.Model):
     study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="arms")
     name = models.CharField(max_length=100)
     shows_clinical = models.BooleanField(default=True)
+    shows_ai_probability = models.BooleanField(
+        default=False, help_text="The reader sees the joint model's probability."
+    )
+    shows_heatmap = models.BooleanField(default=False, help_text="The reader sees the model's heat map.")
+    ai_after_unaided_call = models.BooleanField(
+        default=True,
+        help_text="AI output appears only after the reader has locked an unaided call on the same case.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["study", "name"], name="unique_arm_name")]

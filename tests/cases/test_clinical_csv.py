@@ -415,3 +415,30 @@ def test_all_errors_listed_not_just_first():
         (3, "wbc"),
         (4, "patient_id"),
     ]
+
+
+def test_messy_export_with_synonyms_and_blanks():
+    text = (
+        "patientid,offset,sex,age,temperature,leukocyte_count,neutrophil_count,lymphocyte_count,\n"
+        "2,0,M,65,,,,,\n"
+        "3,5,F,,95,,,,\n"
+        "4,1,F,52,38.2,5.1,3.3,0.9,\n"
+    )
+    result = parse(text)
+    assert result.columns == {
+        "patientid": "patient_id",
+        "sex": "sex",
+        "age": "age",
+        "temperature": "temperature",
+        "leukocyte_count": "wbc",
+        "neutrophil_count": "neutrophils",
+        "lymphocyte_count": "lymphocytes",
+    }
+    assert result.warnings == [
+        "Column 'offset' is not a known clinical column and was ignored.",
+        "Column 9 has no header and was ignored.",
+    ]
+    assert [(error.row, error.column, error.code) for error in result.errors] == [
+        (3, "temperature", "out_of_range")
+    ]
+    assert "it looks like °F" in str(result.errors[0])

@@ -659,3 +659,39 @@ def test_missing_path_raises(tmp_path):
 )
 def test_parse_age(value, years):
     assert parse_age(value) == years
+
+
+def test_unexpected_error_rejects_only_its_series(six_slices, tmp_path, monkeypatch):
+    from apps.imaging import dicom_import
+
+    new_series_uid = generate_uid()
+
+    def second_series(index: int, ds: pydicom.Dataset) -> None:
+        ds.SeriesInstanceUID = new_series_uid
+        ds.SOPInstanceUID = generate_uid()
+        ds.PatientID = "OTHER-PATIENT"
+
+    write_series(tmp_path / "s" / "a", six_slices[:3])
+    write_series(tmp_path / "s" / "b", six_slices[:3], edit=second_series)
+    real = dicom_import.deidentify_dataset
+
+    def failing(ds, **kwargs):
+        if ds.PatientID == "OTHER-PATIENT":
+            raise RuntimeError("boom")
+        real(ds, **kwargs)
+
+    monkeypatch.setattr(dicom_import, "deidentify_dataset", failing)
+    result = scan_files(iter_source_files(tmp_path / "s"), opaque_id_for=opaque)
+    (accepted,) = result.accepted
+    assert accepted.source_patient_id == "98C14734-ASSH"
+    assert reasons_of(result) == (
+        "The series could not be de-identified because of an unexpected RuntimeError; the server "
+        "log has the details. A series is imported whole or not at all."
+    )
+    assert len(result.files_with(FileFate.REJECTED)) == 3
+
+
+def test_invalid_opaque_id_raises(six_slices, tmp_path):
+    folder = write_series(tmp_path / "s", six_slices[:2])
+    with pytest.raises(ValueError, match=r"contains \['\^'\]"):
+        scan_files(iter_source_files(folder), opaque_id_for=lambda _: "C^1")
