@@ -40,6 +40,31 @@ def _one_thread():
     torch.set_num_threads(1)
 
 
+@pytest.fixture
+def illustrative_clinical() -> dict[str, object]:
+    return dict(ILLUSTRATIVE_CLINICAL)
+
+
+@pytest.fixture
+def resources() -> Path:
+    return RESOURCES
+
+
+@pytest.fixture
+def read_slice():
+    return read_single_slice_hu
+
+
+@pytest.fixture
+def clinical_table():
+    return synthetic_clinical_table
+
+
+@pytest.fixture
+def retrain():
+    return run_quick_training
+
+
 def read_single_slice_hu(path: Path) -> np.ndarray:
     """Return one DICOM slice in HU as a (1, y, x) volume."""
     dataset = pydicom.dcmread(path)

@@ -8,19 +8,18 @@ from sklearn.metrics import roc_auc_score
 
 from ml.clinical import CLINICAL_FEATURES, ClinicalScaler, encode_clinical, fit_clinical_models
 
-from .conftest import ILLUSTRATIVE_CLINICAL, synthetic_clinical_table
 
 
-def test_encode_label_encodes_categories():
-    encoded = encode_clinical(ILLUSTRATIVE_CLINICAL)
+def test_encode_label_encodes_categories(illustrative_clinical):
+    encoded = encode_clinical(illustrative_clinical)
     assert encoded.shape == (12,)
     assert encoded[CLINICAL_FEATURES.index("sex")] == 1.0
     assert encoded[CLINICAL_FEATURES.index("sputum")] == 0.0
     assert encoded[CLINICAL_FEATURES.index("temperature")] == 37.8
 
 
-def test_encode_none_becomes_nan():
-    record = dict(ILLUSTRATIVE_CLINICAL, wbc=None, sex=None)
+def test_encode_none_becomes_nan(illustrative_clinical):
+    record = dict(illustrative_clinical, wbc=None, sex=None)
     encoded = encode_clinical(record)
     assert math.isnan(encoded[CLINICAL_FEATURES.index("wbc")])
     assert math.isnan(encoded[CLINICAL_FEATURES.index("sex")])
@@ -31,13 +30,13 @@ def test_encode_none_becomes_nan():
     [("sex", "male", "'M', 'F' or None"), ("fever", 1, "True, False or None"),
      ("age", "39", "a number or None"), ("wbc", float("inf"), "finite")],
 )
-def test_encode_rejects_invalid_values(key, value, message):
+def test_encode_rejects_invalid_values(illustrative_clinical, key, value, message):
     with pytest.raises(ValueError, match=message):
-        encode_clinical(dict(ILLUSTRATIVE_CLINICAL, **{key: value}))
+        encode_clinical(dict(illustrative_clinical, **{key: value}))
 
 
-def test_encode_rejects_missing_key():
-    record = dict(ILLUSTRATIVE_CLINICAL)
+def test_encode_rejects_missing_key(illustrative_clinical):
+    record = dict(illustrative_clinical)
     del record["cough"]
     with pytest.raises(ValueError, match=r"missing \['cough'\]"):
         encode_clinical(record)
@@ -60,15 +59,15 @@ def test_scaler_clips_values_outside_training_range():
     assert np.all(scaled == 1.0)
 
 
-def test_scaler_round_trips_through_dict():
-    scaler = ClinicalScaler().fit(synthetic_clinical_table()[0])
+def test_scaler_round_trips_through_dict(clinical_table):
+    scaler = ClinicalScaler().fit(clinical_table()[0])
     rebuilt = ClinicalScaler.from_dict(scaler.to_dict())
-    record = synthetic_clinical_table(seed=3)[0][:5]
+    record = clinical_table(seed=3)[0][:5]
     assert np.array_equal(scaler.transform(record), rebuilt.transform(record))
 
 
-def test_model_selection_picks_highest_tuning_auc():
-    table, labels = synthetic_clinical_table()
+def test_model_selection_picks_highest_tuning_auc(clinical_table):
+    table, labels = clinical_table()
     scaled = ClinicalScaler().fit(table[:80]).transform(table)
     selection = fit_clinical_models(scaled[:80], labels[:80], scaled[80:], labels[80:], seed=0)
     assert set(selection.tuning_auc) == {"svm", "random_forest", "mlp"}

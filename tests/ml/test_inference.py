@@ -5,12 +5,15 @@ import pytest
 
 from ml import NoLungSliceError, predict_case
 
-from .conftest import ILLUSTRATIVE_CLINICAL, RESOURCES, read_single_slice_hu
 
 
 @pytest.fixture(scope="module")
 def p001_prediction(p001_series, quick_package):
-    clinical = dict(ILLUSTRATIVE_CLINICAL, lymphocytes=None)
+    clinical = {
+        "age": 39, "sex": "M", "exposure": True, "fever": True, "cough": True, "sputum": False,
+        "temperature": 37.8, "wbc": 5.1, "neutrophils": 3.2, "lymphocytes": None,
+        "neutrophil_pct": 62.0, "lymphocyte_pct": 27.0,
+    }
     return predict_case(p001_series.volume_hu, p001_series.spacing, clinical, quick_package,
                         gradcam=True)
 
@@ -54,18 +57,18 @@ def test_timings_cover_every_stage(p001_prediction):
     assert all(value >= 0 for value in p001_prediction.timings.values())
 
 
-def test_missing_clinical_values_accepted(p001_series, quick_package):
-    nothing = {key: None for key in ILLUSTRATIVE_CLINICAL}
+def test_missing_clinical_values_accepted(p001_series, quick_package, illustrative_clinical):
+    nothing = {key: None for key in illustrative_clinical}
     volume = p001_series.volume_hu[60:80]
     prediction = predict_case(volume, p001_series.spacing, nothing, quick_package)
     assert 0.0 <= prediction.p2 <= 1.0
     assert len(prediction.selected_slices) == 10
 
 
-def test_abdominal_slice_raises_no_lung_slice(quick_package):
-    volume = read_single_slice_hu(RESOURCES / "sbu_abdomen.dcm")
+def test_abdominal_slice_raises_no_lung_slice(quick_package, read_slice, resources, illustrative_clinical):
+    volume = read_slice(resources / "sbu_abdomen.dcm")
     with pytest.raises(NoLungSliceError, match="expected a chest CT"):
-        predict_case(volume, (2.5, 0.7, 0.7), ILLUSTRATIVE_CLINICAL, quick_package)
+        predict_case(volume, (2.5, 0.7, 0.7), illustrative_clinical, quick_package)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +76,6 @@ def test_abdominal_slice_raises_no_lung_slice(quick_package):
     [(np.zeros((4, 4)), (1.0, 1.0, 1.0), "shape \\(z, y, x\\)"),
      (np.zeros((2, 4, 4)), (1.0, 0.0, 1.0), "spacing must be three positive")],
 )
-def test_invalid_volume_or_spacing_rejected(quick_package, volume, spacing, message):
+def test_invalid_volume_or_spacing_rejected(quick_package, illustrative_clinical, volume, spacing, message):
     with pytest.raises(ValueError, match=message):
-        predict_case(volume, spacing, ILLUSTRATIVE_CLINICAL, quick_package)
+        predict_case(volume, spacing, illustrative_clinical, quick_package)

@@ -6,7 +6,6 @@ from scipy import ndimage
 
 from ml.preprocessing import BodyMask, LungMask, LungSliceFilter, LungWindow, segment_volume
 
-from .conftest import RESOURCES, read_single_slice_hu
 
 MID_CHEST = 80  # a P001 slice through both lungs at the level of the hilum
 
@@ -97,15 +96,15 @@ def test_lung_apex_and_abdomen_slices_discarded(p001_segmented):
     assert np.all(np.diff(kept) == 1)  # one contiguous run of lung slices
 
 
-def test_abdominal_slice_discarded_by_twenty_percent_rule():
-    segmented = segment_volume(read_single_slice_hu(RESOURCES / "sbu_abdomen.dcm"))
+def test_abdominal_slice_discarded_by_twenty_percent_rule(read_slice, resources):
+    segmented = segment_volume(read_slice(resources / "sbu_abdomen.dcm"))
     assert segmented.body[0].sum() > 50_000
     assert 0.0 < segmented.lung_fraction[0] < 0.2  # bowel gas only
     assert not segmented.kept[0]
 
 
-def test_other_scanner_chest_slice_kept():
-    segmented = segment_volume(read_single_slice_hu(RESOURCES / "sbu_chest.dcm"))
+def test_other_scanner_chest_slice_kept(read_slice, resources):
+    segmented = segment_volume(read_slice(resources / "sbu_chest.dcm"))
     assert segmented.lung_fraction[0] >= 0.2
     assert segmented.kept[0]
 

@@ -8,7 +8,6 @@ import torch
 
 from ml.train import split_patients, split_slabs
 
-from .conftest import run_quick_training
 
 
 def _epoch_means(history, stage):
@@ -58,8 +57,8 @@ def test_quick_training_checks_tuning_loss(quick_result):
     assert all(np.isfinite(e["tune_loss"]) for e in checks)
 
 
-def test_quick_training_identical_under_same_seed(prepared_cases, quick_result):
-    again = run_quick_training(prepared_cases)
+def test_quick_training_identical_under_same_seed(prepared_cases, quick_result, retrain):
+    again = retrain(prepared_cases)
     first_losses = [e.get("train_loss", e.get("tune_loss")) for e in quick_result.history]
     second_losses = [e.get("train_loss", e.get("tune_loss")) for e in again.history]
     assert first_losses == second_losses
