@@ -56,9 +56,9 @@ test-default:
 # The same Django tests against the real servers; a server that is down fails these tests.
 test-services:
 	DATABASE_URL=$(POSTGRES_URL) CELERY_BROKER_URL=$(REDIS_URL) READERSTUDY_REQUIRE_SERVICES=1 \
-		$(PY) -m pytest tests/accounts tests/imaging tests/cases tests/studies tests/dashboard tests/config -m "not e2e"
+		$(PY) -m pytest -m "not e2e" --ignore=tests/ml --ignore=tests/readerstats
 	DATABASE_URL=$(POSTGRES_URL) CELERY_BROKER_URL=$(RABBITMQ_URL) READERSTUDY_REQUIRE_SERVICES=1 \
-		$(PY) -m pytest tests/imaging -m worker
+		$(PY) -m pytest -m worker --ignore=tests/ml --ignore=tests/readerstats
 
 bench: setup
 	$(PY) bench/run_all.py

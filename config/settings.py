@@ -46,12 +46,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "apps.accounts",
     "apps.imaging",
     "apps.cases",
     "apps.studies",
     "apps.dashboard",
     "apps.inference",
+    "apps.audit",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -124,8 +128,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Reader study API",
+    "DESCRIPTION": "Studies, cases, assignments, reads and exports of diagnostic reader studies.",
+    "VERSION": "0.1.0",
 }
 
 _default_broker = "filesystem://"

@@ -12,4 +12,7 @@ urlpatterns = [
     path("imaging/", include("apps.imaging.urls")),
     path("reader/", include("apps.studies.urls")),
     path("dashboard/", include("apps.dashboard.urls")),
+    path("studies/", include("apps.studies.design_urls")),
+    path("inference/", include("apps.inference.urls")),
+    path("api/", include("apps.api.urls")),
 ]

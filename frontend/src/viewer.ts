@@ -269,7 +269,7 @@ async function start(): Promise<void> {
     resizeFrame = requestAnimationFrame(() => createdViewer.resize());
   }).observe(viewerElement);
 
-  // The render that follows setStack may already have happened; check once more.
+  // The render after setStack may have fired before the canvas could be read, so check once more.
   requestAnimationFrame(checkReady);
 }
 
