@@ -2,9 +2,9 @@ from apps.accounts.roles import Role, roles_of
 
 
 def roles(request):
-    held = roles_of(request.user)
+    user_roles = roles_of(request.user)
     return {
-        "is_coordinator": Role.COORDINATOR in held,
-        "is_reader": Role.READER in held,
-        "is_reviewer": Role.REVIEWER in held,
+        "is_coordinator": Role.COORDINATOR in user_roles,
+        "is_reader": Role.READER in user_roles,
+        "is_reviewer": Role.REVIEWER in user_roles,
     }

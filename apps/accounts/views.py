@@ -6,9 +6,9 @@ from apps.accounts.roles import Role, roles_of
 
 @login_required
 def home(request):
-    held = roles_of(request.user)
-    if held == {Role.READER}:
+    user_roles = roles_of(request.user)
+    if user_roles == {Role.READER}:
         return redirect("studies:worklist")
-    if held == {Role.COORDINATOR}:
+    if user_roles == {Role.COORDINATOR}:
         return redirect("dashboard:index")
-    return render(request, "home.html", {"roles": sorted(r.value for r in held)})
+    return render(request, "home.html", {"roles": sorted(r.value for r in user_roles)})

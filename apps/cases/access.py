@@ -13,10 +13,10 @@ def can_view_case(user: AbstractBaseUser | AnonymousUser, case: Case) -> bool:
     Coordinators and reviewers manage the case library. A reader sees a case
     only through an assignment in a study that contains it and is not a draft.
     """
-    held = roles_of(user)
-    if Role.COORDINATOR in held or Role.REVIEWER in held:
+    user_roles = roles_of(user)
+    if Role.COORDINATOR in user_roles or Role.REVIEWER in user_roles:
         return True
-    if Role.READER in held:
+    if Role.READER in user_roles:
         from apps.studies.models import Assignment, ReaderStudy
 
         return (

@@ -1,7 +1,7 @@
 """Turn a folder or zip of DICOM, plus an optional clinical CSV, into stored cases.
 
 Each accepted series becomes one case inside its own transaction, so a case is
-stored whole or not at all; slice files written before a failure are deleted.
+stored whole or not at all. Slice files written before a failure are deleted.
 The report lists every case and every file with its fate, and it is what the
 import page and the ``import_cases`` command show.
 """
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 class ImportFailed(Exception):
-    """Nothing was imported; ``report`` says why, for the import page."""
+    """Nothing was imported. ``report`` gives the reasons, for the import page."""
 
     def __init__(self, message: str, report: dict | None = None) -> None:
         super().__init__(message)

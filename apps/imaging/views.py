@@ -53,7 +53,7 @@ def wado(request: HttpRequest) -> HttpResponse:
         )
         .first()
     )
-    # The same answer for a missing slice and a forbidden one, so UIDs cannot be probed.
+    # The same response for a missing slice and a forbidden one, so UIDs cannot be probed.
     if instance is None or not can_view_case(request.user, instance.series.case):
         raise Http404("No such DICOM object.")
 

@@ -33,7 +33,7 @@ class ReaderStudy(models.Model):
 
 
 class Arm(models.Model):
-    """A reading condition, for example unaided; it decides what a reader sees."""
+    """A reading condition, for example unaided, and the data it shows the reader."""
 
     study = models.ForeignKey(ReaderStudy, on_delete=models.CASCADE, related_name="arms")
     name = models.CharField(max_length=100)

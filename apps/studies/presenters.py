@@ -1,4 +1,4 @@
-"""What a reader may see of a case, built from an allow-list of fields."""
+"""Reader-facing presentation of a case, built from an allow-list of fields."""
 from __future__ import annotations
 
 from apps.cases.models import Case, ClinicalRecord

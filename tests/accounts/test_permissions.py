@@ -1,4 +1,4 @@
-"""Every page against every role: each answer as designed."""
+"""Every page against every role, each response as designed."""
 from __future__ import annotations
 
 import pytest

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-# Playwright's sync API runs an event loop in the test thread; the test's own ORM calls are
+# Playwright's sync API runs an event loop in the test thread. The test's own ORM calls are
 # still synchronous and safe, so Django's async guard is lifted for these tests only.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
