@@ -12,9 +12,11 @@ export default defineConfig({
     // The entry chunk is about 4.2 MB, almost all of it Cornerstone3D 5.14 and vtk.js.
     chunkSizeWarningLimit: 5000,
     rollupOptions: {
-      input: 'src/viewer.ts',
+      // heatmap.js draws the model's heat maps over the viewer of viewer.js on the same page.
+      // Both entries import Cornerstone from one shared chunk, so they share its state.
+      input: { viewer: 'src/viewer.ts', heatmap: 'src/heatmap.ts' },
       output: {
-        entryFileNames: 'viewer.js',
+        entryFileNames: '[name].js',
         chunkFileNames: 'assets/[name]-[hash].js',
         assetFileNames: 'assets/[name]-[hash][extname]',
       },

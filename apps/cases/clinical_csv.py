@@ -8,7 +8,7 @@ strictly: a cell that cannot be read without guessing is an error that names
 its row, column and value, and explains how to fix it.
 
 A file with any error yields no rows, because importing part of a cohort would
-bias every statistic computed on it; the result still lists every error so
+bias every statistic computed on it. The result still lists every error, so
 that the file can be fixed in one pass.
 
 Decisions
@@ -656,7 +656,9 @@ def _parse_feature(
         )
     if key == "sex":
         return _parse_sex(text)
-    return _parse_boolean(text)
+    if key in _BOOLEAN_FEATURES:
+        return _parse_boolean(text)
+    raise KeyError(f"No parser for clinical feature {key!r}.")
 
 
 def _row_unit(

@@ -3,8 +3,8 @@
 The profile (DICOM PS3.15 Annex E, Table E.1-1) lists, per attribute, whether a
 de-identifier removes it (X), empties it (Z), replaces it with a dummy value
 (D), replaces a UID (U) or keeps it (K). :data:`BASIC_PROFILE_ACTIONS` contains the
-entries for the attributes a CT image carries, resolved to one action each:
-where the table allows a choice (X/Z, X/D, X/Z/D, Z/D), the attribute is
+entries for the attributes a CT image carries, resolved to one action each.
+Where the table allows a choice (X/Z, X/D, X/Z/D, Z/D), the attribute is
 emptied when the CT Image IOD makes it Type 2 and removed otherwise.
 
 Options applied:
@@ -17,13 +17,25 @@ Options applied:
 
 On top of the table, :func:`deidentify_dataset` sweeps the whole dataset,
 sequences included, so that attributes missing from the table cannot leak:
-private tags, curves (50xx) and overlays (60xx) are removed; every element
-with VR DA, DT or TM, PN, LT, ST or UT that the table does not empty is
-removed; every UID that is not a registered DICOM UID (SOP classes, transfer
-syntaxes, coding schemes) is replaced through a :class:`UIDMap`; the patient
-group (0010) keeps only the attributes listed in :data:`PATIENT_KEEP`; the
-clinical trial (0012), study scheduling (0032), visit (0038) and procedure
-step (0040) groups are removed. Pixel and geometry modules stay unchanged.
+
+- Private tags, curves (50xx) and overlays (60xx) are removed.
+- Table attributes found inside sequence items are removed.
+- Every element with VR DA, DT, TM, PN, LT, ST or UT is removed unless the
+  table empties it.
+- Every UID that is not a registered DICOM UID (SOP classes, transfer
+  syntaxes, coding schemes) is replaced through a :class:`UIDMap`.
+- The patient group (0010) keeps only :data:`PATIENT_KEEP`. The clinical trial
+  (0012), study scheduling (0032), visit (0038) and procedure step (0040)
+  groups are removed before the de-identification attributes are written.
+
+Pixel and geometry modules stay unchanged, and so do attributes that are
+neither listed nor swept, such as Manufacturer, Manufacturer's Model Name,
+Convolution Kernel and the acquisition parameters.
+
+NOTE: the table is a transcription of the Table E.1-1 rows that CT images
+carry, not the whole table. An attribute outside it survives unless a sweep
+above removes it, so a new kind of source should be checked by dumping one
+de-identified file.
 """
 
 from __future__ import annotations
@@ -31,11 +43,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from pydicom.datadict import keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.tag import Tag
 from pydicom.uid import UID, generate_uid
 
 __all__ = [
@@ -44,7 +54,6 @@ __all__ = [
     "PATIENT_KEEP",
     "UIDMap",
     "deidentify_dataset",
-    "describe_tag",
     "validate_opaque_id",
 ]
 
@@ -284,14 +293,20 @@ def _remove_groups(ds: Dataset) -> None:
             del ds[tag]
 
 
-def _apply_table(ds: Dataset) -> None:
+def _apply_table(ds: Dataset, *, top_level: bool = True) -> None:
     for tag, action in BASIC_PROFILE_ACTIONS.items():
         if tag not in ds:
             continue
-        if action == EMPTY:
+        # Type 2 applies to the top-level dataset only, so nested copies go.
+        if action == EMPTY and top_level:
             ds[tag].value = [] if ds[tag].VR == "SQ" else ""
         else:
             del ds[tag]
+
+    for element in ds:
+        if element.VR == "SQ":
+            for item in element.value:
+                _apply_table(item, top_level=False)
 
 
 def _sweep(ds: Dataset, *, uid_map: UIDMap, top_level: bool) -> None:
@@ -322,10 +337,3 @@ def _replace_uids(element: DataElement, *, uid_map: UIDMap) -> None:
         element.value = [replace(str(value)) for value in element.value]
     else:
         element.value = replace(str(element.value))
-
-
-def describe_tag(tag: int) -> str:
-    """Return a tag as ``(gggg,eeee) Keyword`` for messages."""
-    tag = Tag(tag)
-    keyword = keyword_for_tag(tag) or "private or unknown"
-    return f"({tag.group:04X},{tag.element:04X}) {keyword}"

@@ -49,9 +49,9 @@ Validation thresholds
   :data:`ORIENTATION_TOLERANCE` per direction cosine, and the normal lies
   within :data:`MAX_AXIAL_TILT_DEGREES` of the patient z axis.
 - Spacing: the series' spacing is the median distance between neighbouring
-  slices. A distance within :data:`SPACING_RELATIVE_TOLERANCE` of it passes; a
+  slices. A distance within :data:`SPACING_RELATIVE_TOLERANCE` of it passes. A
   distance near a whole multiple of it (same tolerance) is reported as missing
-  slices; any other distance is reported as varying spacing. Ten percent passes
+  slices, and any other distance as varying spacing. Ten percent passes
   positions written with one decimal (0.1 mm) for spacings of 1 mm and above,
   and still catches one missing slice, which doubles the distance.
 """
@@ -65,6 +65,7 @@ import os
 import stat
 import warnings
 import zipfile
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -241,8 +242,13 @@ def _zip_loader(archive_path: Path, info: zipfile.ZipInfo) -> Callable[[], bytes
     def load() -> bytes:
         # ZipExtFile stops at the declared file_size, which was counted against
         # the limit, so a lying header cannot unpack more than that.
-        with zipfile.ZipFile(archive_path) as archive, archive.open(info) as entry:
-            return entry.read()
+        try:
+            with zipfile.ZipFile(archive_path) as archive, archive.open(info) as entry:
+                return entry.read()
+        # Encrypted entries raise RuntimeError, unknown compression methods
+        # NotImplementedError, and damaged data BadZipFile, zlib.error or EOFError.
+        except (RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise OSError(f"the archive entry cannot be unpacked ({exc})") from exc
 
     return load
 
@@ -440,6 +446,12 @@ def _read_header(source: SourceFile) -> _Header | FileReport:
     def rejected(reason: str) -> FileReport:
         return FileReport(name=source.name, fate=FileFate.REJECTED, reason=reason)
 
+    if _is_system_metadata(source.name):
+        return FileReport(
+            name=source.name,
+            fate=FileFate.EXCLUDED,
+            reason="operating-system metadata file (hidden or under __MACOSX), not an image.",
+        )
     try:
         data = source.load()
     except OSError as exc:
@@ -463,6 +475,11 @@ def _read_header(source: SourceFile) -> _Header | FileReport:
     if "PixelData" in ds:
         del ds.PixelData
     return _Header(name=source.name, source=source, ds=ds, problem=problem)
+
+
+def _is_system_metadata(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    return "__MACOSX" in parts or any(part.startswith(".") for part in parts)
 
 
 def _parse(data: bytes) -> tuple[Dataset | None, str | None]:

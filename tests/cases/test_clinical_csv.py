@@ -186,7 +186,7 @@ def test_flags_columns():
 # --- units -------------------------------------------------------------------------
 
 
-def test_count_without_unit_not_plausible_rejected():
+def test_implausible_count_without_unit_rejected():
     result = parse("patient_id,WBC\nP1,5.1\nP2,7500\n")
     assert messages(result) == [
         (
@@ -251,12 +251,12 @@ def test_converted_count_out_of_range_rejected():
     ]
 
 
-def test_fahrenheit_converted_only_when_header_says_so():
+def test_fahrenheit_header_converts():
     result = parse("patient_id,temperature (°F)\nP1,98.6\n")
     assert only_row(result).values["temperature"] == 37.0
 
 
-def test_fahrenheit_value_under_celsius_header_rejected():
+def test_fahrenheit_value_in_celsius_rejected():
     result = parse("patient_id,temperature\nP1,101.2\n")
     assert messages(result) == [
         (
@@ -328,7 +328,7 @@ def test_empty_patient_id_rejected():
     ]
 
 
-def test_bad_boolean_truth_and_split_each_reported():
+def test_bad_cells_each_reported():
     result = parse(
         "patient_id,fever,rt_pcr,split,sex,illustrative\n"
         "P1,maybe,positive,train,M,no\n"
@@ -442,3 +442,9 @@ def test_messy_export_with_synonyms_and_blanks():
         (3, "temperature", "out_of_range")
     ]
     assert "it looks like °F" in str(result.errors[0])
+
+
+def test_temperature_unit_column():
+    result = parse("patient_id,temperature,temperature_unit\nP1,100.4,°F\nP2,37.5,C\nP3,37.1,\n")
+    assert messages(result) == []
+    assert [row.values["temperature"] for row in result.rows] == [38.0, 37.5, 37.1]

@@ -10,7 +10,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from apps.imaging.deidentify import UIDMap, deidentify_dataset, describe_tag, validate_opaque_id
+from apps.imaging.deidentify import UIDMap, deidentify_dataset, validate_opaque_id
 
 SBU_SINGLE_SLICE = Path(__file__).parent / "resources" / "sbu_single_slice.dcm"
 
@@ -67,7 +67,7 @@ def test_dates_and_times_removed_or_emptied(sbu):
     }
 
 
-def test_private_tags_and_previous_deidentification_removed(sbu):
+def test_private_tags_and_old_method_removed(sbu):
     assert any(e.tag.is_private for e in sbu.iterall())
     assert len(sbu.DeidentificationMethodCodeSequence) == 8
     ds = deidentified(sbu)
@@ -152,7 +152,7 @@ def test_uids_inside_kept_sequences_replaced():
     assert kept.ReferencedSOPInstanceUID != "1.2.3.4.5"
 
 
-def test_person_names_and_free_text_in_sequences_removed():
+def test_nested_names_and_text_removed():
     ds = Dataset()
     item = Dataset()
     item.PersonName = "Doe^Jane"
@@ -195,6 +195,14 @@ def test_invalid_opaque_id_raises(opaque_id, message):
         validate_opaque_id(opaque_id)
 
 
-def test_describe_tag():
-    assert describe_tag(0x00100020) == "(0010,0020) PatientID"
-    assert describe_tag(0x00091001) == "(0009,1001) private or unknown"
+def test_table_applies_inside_sequences():
+    ds = Dataset()
+    item = Dataset()
+    item.InstitutionName = "General Hospital"
+    item.AccessionNumber = "A123"
+    item.CodeValue = "121071"
+    ds.AnatomicRegionSequence = Sequence([item])
+    ds.AccessionNumber = "A123"
+    deidentify_dataset(ds, opaque_id="C-1", source_patient_id=None, uid_map=UIDMap())
+    assert ds.AccessionNumber == ""
+    assert list(ds.AnatomicRegionSequence[0].keys()) == [pydicom.tag.Tag("CodeValue")]

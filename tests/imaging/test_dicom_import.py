@@ -15,7 +15,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.encaps import encapsulate
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 
 from apps.imaging.dicom_import import (
     AcceptedSeries,
@@ -273,7 +273,7 @@ def test_opaque_id_for_receives_source_patient_id(six_slices, tmp_path):
 # --- broken and unusual files --------------------------------------------------------
 
 
-def test_non_dicom_file_rejected_series_still_imports(six_slices, tmp_path):
+def test_non_dicom_file_rejected_alone(six_slices, tmp_path):
     folder = write_series(tmp_path / "s", six_slices)
     (folder / "notes.txt").write_text("not an image")
     result = scan_files(iter_source_files(folder), opaque_id_for=opaque)
@@ -343,7 +343,7 @@ def test_instance_numbers_opposite_to_positions(six_slices, tmp_path):
     assert instance_numbers == [100, 99, 98, 97, 96, 95]
 
 
-def test_feet_first_orientation_still_orders_feet_to_head(six_slices, tmp_path):
+def test_feet_first_orders_feet_to_head(six_slices, tmp_path):
     def flip(index: int, ds: pydicom.Dataset) -> None:
         ds.ImageOrientationPatient = [-1, 0, 0, 0, 1, 0]
 
@@ -458,7 +458,7 @@ def test_single_image_rejected(tmp_path):
     assert report.fate is FileFate.REJECTED
 
 
-def test_single_native_image_transcodes_with_signed_pixels():
+def test_native_signed_image_transcodes():
     result = scan_files(
         [SourceFile("sbu.dcm", SBU_SINGLE_SLICE.read_bytes)], opaque_id_for=opaque, min_slices=1
     )
@@ -695,3 +695,61 @@ def test_invalid_opaque_id_raises(six_slices, tmp_path):
     folder = write_series(tmp_path / "s", six_slices[:2])
     with pytest.raises(ValueError, match=r"contains \['\^'\]"):
         scan_files(iter_source_files(folder), opaque_id_for=lambda _: "C^1")
+
+
+def test_damaged_zip_entry_rejected_alone(six_slices, tmp_path):
+    folder = write_series(tmp_path / "s", six_slices[:2])
+    archive = tmp_path / "upload.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as handle:
+        handle.write(folder / "slice_000.dcm", "upload/a.dcm")
+        handle.write(folder / "slice_001.dcm", "upload/b.dcm")
+        handle.writestr("upload/notes.txt", b"x" * 4000)
+    data = bytearray(archive.read_bytes())
+    offset = data.index(b"upload/notes.txt") + len("upload/notes.txt") + 2
+    data[offset : offset + 8] = b"\xff" * 8
+    archive.write_bytes(bytes(data))
+    result = scan_files(iter_source_files(archive), opaque_id_for=opaque)
+    (series,) = result.accepted
+    assert series.slice_count == 2
+    (report,) = result.files_with(FileFate.REJECTED)
+    assert report.name == "upload/notes.txt"
+    assert report.reason.startswith("could not be read: the archive entry cannot be unpacked")
+
+
+def test_system_metadata_files_excluded(six_slices, tmp_path):
+    folder = write_series(tmp_path / "s", six_slices[:2])
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (folder / "__MACOSX").mkdir()
+    (folder / "__MACOSX" / "._slice_000.dcm").write_bytes(b"\x00\x05\x16\x07")
+    result = scan_files(iter_source_files(folder), opaque_id_for=opaque)
+    assert len(result.accepted) == 1
+    excluded = sorted(report.name for report in result.files_with(FileFate.EXCLUDED))
+    assert excluded == [".DS_Store", "__MACOSX/._slice_000.dcm"]
+    assert result.files_with(FileFate.REJECTED) == []
+
+
+def test_rle_series_transcodes_to_native(six_slices, tmp_path):
+    def to_rle(index: int, ds: pydicom.Dataset) -> None:
+        ds.decompress()
+        ds.compress(RLELossless)
+
+    folder = write_series(tmp_path / "s", six_slices[:2], edit=to_rle)
+    (series,) = scan_files(iter_source_files(folder), opaque_id_for=opaque).accepted
+    for item, source in zip(series.slices, six_slices[:2], strict=True):
+        output = pydicom.dcmread(io.BytesIO(item.data))
+        assert output.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+        np.testing.assert_array_equal(output.pixel_array, pydicom.dcmread(source).pixel_array)
+
+
+def test_lossy_transfer_syntax_sets_flag(six_slices, tmp_path, monkeypatch):
+    from apps.imaging import dicom_import
+
+    def to_rle(index: int, ds: pydicom.Dataset) -> None:
+        ds.decompress()
+        ds.compress(RLELossless)
+
+    # No lossy encoder is installed, so RLE plays the part of a lossy syntax here.
+    monkeypatch.setattr(dicom_import, "_LOSSY_TRANSFER_SYNTAXES", frozenset({RLELossless}))
+    folder = write_series(tmp_path / "s", six_slices[:2], edit=to_rle)
+    (series,) = scan_files(iter_source_files(folder), opaque_id_for=opaque).accepted
+    assert pydicom.dcmread(io.BytesIO(series.slices[0].data)).LossyImageCompression == "01"
