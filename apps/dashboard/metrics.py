@@ -1,14 +1,19 @@
-"""Per-reader accuracy of a study, from the reads stored so far."""
+"""Per-reader accuracy of a study, from the reads stored so far.
+
+A compact per-assignment summary for callers outside the dashboard page; the
+page itself uses :mod:`apps.dashboard.analysis`, which covers every rater.
+"""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from apps.cases.models import GroundTruth
+from apps.dashboard.data import LIKERT_POSITIVE
+from apps.studies.models import Assignment, Read, ReaderStudy
 from readerstats.errors import ReaderStatsError
 from readerstats.proportions import ProportionEstimate, clopper_pearson
 from readerstats.roc import AUCEstimate, auc_delong, delong_components
-
-from apps.cases.models import GroundTruth
-from apps.studies.models import Assignment, Read, ReaderStudy
 
 
 @dataclass(frozen=True)
@@ -31,20 +36,34 @@ def _proportion_or_none(successes: int, total: int) -> ProportionEstimate | None
     return clopper_pearson(successes, total) if total else None
 
 
-def summarise_reader(assignment: Assignment, truth_by_case: dict[int, bool]) -> ReaderSummary:
-    reads = list(Read.objects.filter(assignment=assignment).only("case_id", "call", "confidence"))
-    scored = [(truth_by_case[r.case_id], r) for r in reads if r.case_id in truth_by_case]
+def _called_positive(read: Read) -> bool:
+    if read.rating is not None:
+        return read.rating >= LIKERT_POSITIVE
+    return read.call == Read.Call.POSITIVE
 
-    tp = sum(1 for positive, r in scored if positive and r.call == Read.Call.POSITIVE)
-    fn = sum(1 for positive, r in scored if positive and r.call == Read.Call.NEGATIVE)
-    tn = sum(1 for positive, r in scored if not positive and r.call == Read.Call.NEGATIVE)
-    fp = sum(1 for positive, r in scored if not positive and r.call == Read.Call.POSITIVE)
+
+def summarise_reader(assignment: Assignment, truth_by_case: dict[int, bool]) -> ReaderSummary:
+    reads = list(
+        Read.objects.scored()
+        .filter(assignment=assignment)
+        .only("case_id", "call", "confidence", "rating")
+    )
+    scored = [
+        (truth_by_case[r.case_id], _called_positive(r), r)
+        for r in reads
+        if r.case_id in truth_by_case
+    ]
+
+    tp = sum(1 for positive, called, _ in scored if positive and called)
+    fn = sum(1 for positive, called, _ in scored if positive and not called)
+    tn = sum(1 for positive, called, _ in scored if not positive and not called)
+    fp = sum(1 for positive, called, _ in scored if not positive and called)
 
     auc: AUCEstimate | None = None
     auc_point: float | None = None
     auc_note = ""
-    truth = [positive for positive, _ in scored]
-    scores = [r.score for _, r in scored]
+    truth = [positive for positive, _, _ in scored]
+    scores = [r.score for _, _, r in scored]
     try:
         auc = auc_delong(scores, truth)
         auc_point = auc.auc
@@ -74,5 +93,7 @@ def summarise_study(study: ReaderStudy) -> list[ReaderSummary]:
     truth_by_case = dict(
         GroundTruth.objects.filter(case__studies=study).values_list("case_id", "positive")
     )
-    assignments = study.assignments.select_related("reader", "arm").order_by("arm__name", "reader__username")
+    assignments = study.assignments.select_related("reader", "arm").order_by(
+        "arm__name", "reader__username"
+    )
     return [summarise_reader(assignment, truth_by_case) for assignment in assignments]

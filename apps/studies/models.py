@@ -42,7 +42,10 @@ class ReaderStudy(models.Model):
     cases = models.ManyToManyField(Case, related_name="studies", blank=True)
     training_cases = models.ManyToManyField(
         Case, related_name="training_studies", blank=True,
-        help_text="Shown to every reader before the study cases; their reads are not scored.",
+        help_text=(
+            "Cases of the study shown to every reader before the others; their reads are not scored. "
+            "They are also in cases, so that every access check that goes through cases covers them."
+        ),
     )
     coordinators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="coordinated_studies", blank=True
@@ -151,11 +154,12 @@ class Assignment(models.Model):
         assignment always gets the same order, and another reader another one.
         Training cases come first, in the same order for every reader.
         """
-        case_ids = sorted(self.study.cases.values_list("pk", flat=True))
+        training_ids = sorted(self.study.training_cases.values_list("pk", flat=True))
+        case_ids = sorted(self.study.cases.exclude(pk__in=training_ids).values_list("pk", flat=True))
         rng = random.Random(f"{self.study.seed}:{self.arm_id}:{self.reader_id}")
         rng.shuffle(case_ids)
         self.case_order = case_ids
-        self.training_order = sorted(self.study.training_cases.values_list("pk", flat=True))
+        self.training_order = training_ids
 
 
 class CaseOpening(models.Model):
@@ -240,6 +244,13 @@ class Read(models.Model):
                 name="rating_1_5",
             ),
         ]
+
+    def save(self, *args, **kwargs):
+        # A read is evidence: a correction is a new version (see services.correct_read),
+        # and only the is_current flag of the old version changes, through a queryset update.
+        if not self._state.adding:
+            raise ValueError(f"Read {self.pk} is stored and cannot be changed; submit a correction instead.")
+        super().save(*args, **kwargs)
 
     @property
     def score(self) -> float:

@@ -81,7 +81,13 @@ def test_reader_reads_real_case_and_dashboard_counts_it(live_server, browser_con
 
     page.check("input[name=call][value=positive]")
     page.locator("#confidence").evaluate("(el) => { el.value = '85'; el.dispatchEvent(new Event('input')); }")
-    page.click("#submit-read")
+    # The form posts to the reads API with fetch and then moves to the next case.
+    with (
+        page.expect_response(lambda response: response.url.endswith("/api/reads/")) as api_response,
+        page.expect_navigation(),
+    ):
+        page.click("#submit-read")
+    assert api_response.value.status == 201
     page.wait_for_load_state("networkidle")
 
     read = Read.objects.get(assignment=assignment, case=covid_case)
@@ -101,3 +107,26 @@ def test_reader_reads_real_case_and_dashboard_counts_it(live_server, browser_con
     assert row.locator("td.reads").inner_text().strip() == "1"
     assert row.locator("td.sensitivity").inner_text().startswith("100.0%")
     assert errors == []
+
+
+def test_api_rejection_is_shown_on_the_case_page(live_server, browser_context, make_study, reader):
+    study = make_study([reader])
+    assignment = Assignment.objects.get(study=study, reader=reader)
+    case = study.cases.get(pk=assignment.case_order[0])
+    page = browser_context.new_page()
+    _login(page, live_server.url, reader.username, f"pw-{reader.username}")
+    page.goto(f"{live_server.url}/reader/{assignment.pk}/cases/{case.public_id}/")
+
+    # The study closes while the reader has the case open.
+    study.status = "closed"
+    study.save(update_fields=["status"])
+    page.check("input[name=call][value=negative]")
+    with page.expect_response(lambda response: response.url.endswith("/api/reads/")) as api_response:
+        page.click("#submit-read")
+
+    assert api_response.value.status == 409
+    error = page.locator("#read-form .error")
+    error.wait_for()
+    assert error.inner_text() == f"The study '{study.title}' is closed, so it accepts no reads."
+    assert page.locator("#submit-read").inner_text() == "Submit read"
+    assert not Read.objects.exists()

@@ -93,6 +93,7 @@ class Command(BaseCommand):
             title=DEMO_STUDY_TITLE,
             defaults={
                 "seed": 20200317,
+                "status": ReaderStudy.Status.OPEN,
                 "instructions": "Read each CT with its clinical history and call COVID-19 positive or negative.",
             },
         )
