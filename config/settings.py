@@ -174,6 +174,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "apps": {"handlers": ["console"], "level": os.environ.get("READERSTUDY_LOG_LEVEL", "INFO")},
+        # Not propagated: a Celery worker's root handler would print every line twice.
+        "apps": {
+            "handlers": ["console"],
+            "level": os.environ.get("READERSTUDY_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
     },
 }

@@ -24,9 +24,9 @@ from sklearn.svm import SVC
 
 __all__ = [
     "CLINICAL_FEATURES",
-    "encode_clinical",
-    "ClinicalScaler",
     "ClinicalModelSelection",
+    "ClinicalScaler",
+    "encode_clinical",
     "fit_clinical_models",
 ]
 
@@ -244,7 +244,7 @@ def fit_clinical_models(
     tuning_auc: dict[str, float] = {}
     hyperparameters: dict[str, dict[str, Any]] = {}
     for name, options in _candidates(seed).items():
-        best = (-1.0, None, None)
+        best: tuple[float, dict[str, Any], Any] = (-1.0, {}, None)
         for params, model in options:
             model.fit(train_x, train_labels)
             auc = float(roc_auc_score(tune_labels, model.predict_proba(tune_x)[:, 1]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["ModelConfig", "TrainingConfig", "QUICK_TRAINING"]
+__all__ = ["QUICK_TRAINING", "ModelConfig", "TrainingConfig"]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pydicom
 from numpy.typing import NDArray
 
-__all__ = ["CTSeries", "read_series", "labels_in_volume_order"]
+__all__ = ["CTSeries", "labels_in_volume_order", "read_series"]
 
 
 @dataclass(frozen=True)

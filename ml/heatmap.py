@@ -20,7 +20,7 @@ from torch import nn
 
 from ml.networks import JointModel
 
-__all__ = ["ct_heatmap", "overlay_png", "joint_gradcam"]
+__all__ = ["ct_heatmap", "joint_gradcam", "overlay_png"]
 
 
 def _upsample_and_mask(values: torch.Tensor, lung_mask: NDArray[np.bool_]) -> NDArray[np.float32]:

@@ -21,7 +21,7 @@ import json
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -32,14 +32,15 @@ from ml.networks import JointModel, MaxPoolResNet, SliceScorerCNN
 from ml.scoring import CNNSliceScorer, SliceScorer
 
 __all__ = [
+    "MANIFEST_NAME",
     "ModelPackage",
+    "PackageConfigurationError",
     "PackageError",
     "PackageIntegrityError",
-    "PackageConfigurationError",
-    "save_package",
     "load_package",
+    "replace_model_card",
+    "save_package",
     "sha256_of",
-    "MANIFEST_NAME",
 ]
 
 MANIFEST_NAME = "manifest.json"
@@ -174,6 +175,16 @@ def save_package(
     return manifest_path
 
 
+def replace_model_card(directory: str | Path, text: str) -> None:
+    """Rewrite a package's model card and update its checksum in the manifest."""
+    folder = Path(directory)
+    manifest_path = folder / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    (folder / MODEL_CARD_NAME).write_text(text, encoding="utf-8")
+    manifest["files"][MODEL_CARD_NAME] = sha256_of(folder / MODEL_CARD_NAME)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def _verify_files(folder: Path, files: dict[str, str]) -> None:
     required = [*_WEIGHT_FILES.values(), _CLINICAL_FILE]
     unlisted = [name for name in required if name not in files]
@@ -193,7 +204,10 @@ def _verify_files(folder: Path, files: dict[str, str]) -> None:
             )
 
 
-def _load_weights(module: nn.Module, path: Path, config: ModelConfig) -> nn.Module:
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def _load_weights(module: ModuleT, path: Path, config: ModelConfig) -> ModuleT:
     state = torch.load(path, map_location="cpu", weights_only=True)
     state = {key: value.float() if value.is_floating_point() else value for key, value in state.items()}
     try:
@@ -262,7 +276,7 @@ def load_package(path: str | Path) -> ModelPackage:
     )
     scorer_network = _load_weights(SliceScorerCNN(), folder / _WEIGHT_FILES["slice_scorer"], config)
     with open(folder / _CLINICAL_FILE, "rb") as handle:
-        clinical_models = pickle.load(handle)  # noqa: S301 - checksum verified above
+        clinical_models = pickle.load(handle)
     if clinical_models.selected != manifest["clinical"].get("selected"):
         raise PackageConfigurationError(
             f"{folder / _CLINICAL_FILE} selects {clinical_models.selected!r}, but the manifest "

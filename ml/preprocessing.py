@@ -16,16 +16,17 @@ in-plane structuring element, so that components never join across slices.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
 __all__ = [
-    "LungWindow",
     "BodyMask",
     "LungMask",
     "LungSliceFilter",
+    "LungWindow",
     "SegmentedVolume",
     "segment_volume",
 ]
@@ -35,7 +36,7 @@ _IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
 _IN_PLANE[1] = True
 
 
-def _as_volume(array: NDArray[np.generic], name: str) -> NDArray[np.generic]:
+def _as_volume(array: NDArray[Any], name: str) -> NDArray[Any]:
     values = np.asarray(array)
     if values.ndim == 2:
         values = values[np.newaxis]
@@ -160,7 +161,7 @@ def _dilate_in_plane(mask: NDArray[np.bool_], radius: int) -> NDArray[np.bool_]:
     so one 2-D distance transform serves the whole volume and no dilation reaches into
     the next slice.
     """
-    n_slices, height, width = mask.shape
+    _, height, width = mask.shape
     occupied = np.flatnonzero(mask.any(axis=(0, 2)))
     rows = slice(max(occupied[0] - radius, 0), min(occupied[-1] + radius + 1, height))
     occupied = np.flatnonzero(mask.any(axis=(0, 1)))

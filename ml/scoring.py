@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from ml.networks import SliceScorerCNN
 
-__all__ = ["SliceScorer", "CNNSliceScorer", "select_slices", "to_model_input"]
+__all__ = ["CNNSliceScorer", "SliceScorer", "select_slices", "to_model_input"]
 
 
 def to_model_input(slices: NDArray[np.uint8], size: int) -> torch.Tensor:

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -66,11 +66,11 @@ __all__ = [
     "PreparedCase",
     "TrainingResult",
     "load_cases",
+    "main",
     "prepare_case",
     "split_patients",
     "split_slabs",
     "train",
-    "main",
 ]
 
 logger = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def prepare_case(record: CaseRecord, *, max_slices: int | None = None) -> Prepar
 
 
 def _split_counts(n: int, fractions: Sequence[float]) -> list[int]:
-    counts = [int(math.floor(n * f)) for f in fractions]
+    counts = [math.floor(n * f) for f in fractions]
     # Hand the remainder to the splits with the largest fractional parts.
     remainders = sorted(range(3), key=lambda i: n * fractions[i] - counts[i], reverse=True)
     for i in remainders[: n - sum(counts)]:
@@ -303,6 +303,7 @@ def _augment_batch(images: torch.Tensor, transform: Compose | None) -> torch.Ten
     return torch.stack([torch.as_tensor(transform(image)).float() for image in images])
 
 
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 LossFunction = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -337,7 +338,7 @@ def evaluate_loss(
 
 
 def _fit(
-    model: nn.Module,
+    model: ModuleT,
     loss: LossFunction,
     train_set: _Examples,
     tune_set: _Examples,
@@ -350,7 +351,7 @@ def _fit(
     history: list[dict[str, Any]],
     progress: bool,
     clinical_sampler: Callable[[NDArray[np.float32]], NDArray[np.float32]] | None = None,
-) -> nn.Module:
+) -> ModuleT:
     """Train with Adam and exponential decay; keep the state with the lowest tuning loss."""
     rng = np.random.default_rng(config.seed)
     transform = _augmentation(config, size)
@@ -579,7 +580,7 @@ def train(
 
     # Weakly supervised patch pretraining, then the CT model.
     ct_model = MaxPoolResNet()
-    patch = max(32, int(round(size * training_config.patch_fraction / 32)) * 32)
+    patch = max(32, round(size * training_config.patch_fraction / 32) * 32)
     patches_train = _random_patches(subsets["train"], size=size, patch=patch, rng=rng)
     patches_tune = _random_patches(subsets["tune"], size=size, patch=patch, rng=rng)
     ct_model = _fit(
@@ -625,15 +626,15 @@ def train(
     }
     training_data = {
         "cases": [
-            {"case_id": c.case_id, "label": c.label, "kept_slices": int(len(c.kept_indices)),
+            {"case_id": c.case_id, "label": c.label, "kept_slices": len(c.kept_indices),
              "slice_labels": c.slice_labels is not None}
             for c in cases
         ],
         "split": split,
         "slab_size": slab_size if split == "slab" else None,
-        "slices_per_split": {name: int(len(subsets[name])) for name in SPLITS},
+        "slices_per_split": {name: len(subsets[name]) for name in SPLITS},
         "positive_slices_per_split": {name: int(subsets[name].labels.sum()) for name in SPLITS},
-        "clinical_records": int(len(table_y)),
+        "clinical_records": len(table_y),
         "clinical_records_per_split": {name: int((row_names == name).sum()) for name in SPLITS},
         "clinical_resample": clinical_resample,
         "training_config": training_config.to_dict(),
@@ -672,10 +673,14 @@ def render_model_card(result: TrainingResult, *, notes: str = "") -> str:
         "- Missing clinical values are replaced by the training median before min-max scaling.",
         "",
         "## Training data",
-        f"- Split: {data['split']}; slices per split {data['slices_per_split']}, positive "
-        f"slices {data['positive_slices_per_split']}.",
-        f"- Clinical records: {data['clinical_records']} (per split "
-        f"{data['clinical_records_per_split']}).",
+        (
+            f"- Split: {data['split']}; slices per split {data['slices_per_split']}, positive "
+            f"slices {data['positive_slices_per_split']}."
+        ),
+        (
+            f"- Clinical records: {data['clinical_records']} (per split "
+            f"{data['clinical_records_per_split']})."
+        ),
         "",
         "## Held-out performance",
         f"- CT model, per slice: AUC {_format_auc(metrics['ct_model_test_slices'])}",
@@ -746,8 +751,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                  training_data=result.training_data, metrics=result.metrics,
                  model_card=render_model_card(result, notes=notes))
     with open(args.output / "training_log.jsonl", "w", encoding="utf-8") as handle:
-        for entry in result.history:
-            handle.write(json.dumps(entry) + "\n")
+        handle.writelines(json.dumps(entry) + "\n" for entry in result.history)
     logger.info("Wrote the package to %s in %.0f s", args.output, time.perf_counter() - started)
     return 0
 

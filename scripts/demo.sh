@@ -12,6 +12,8 @@ trap 'kill "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EX
 echo "Celery worker started (pid $worker, log var/log/worker.log)."
 
 .venv/bin/python manage.py demo_setup
+# Register the demo model and let the worker predict every case.
+.venv/bin/python manage.py demo_ai
 echo
 echo "Serving on http://$host:$port/ - press Ctrl+C to stop the server and the worker."
 .venv/bin/python manage.py runserver --noreload "$host:$port"

@@ -11,4 +11,6 @@ def home(request):
         return redirect("studies:worklist")
     if user_roles == {Role.COORDINATOR}:
         return redirect("dashboard:index")
+    if user_roles == {Role.REVIEWER}:
+        return redirect("inference:review_list")
     return render(request, "home.html", {"roles": sorted(r.value for r in user_roles)})

@@ -93,6 +93,7 @@ def import_source(
         )
 
     matched_keys = set()
+    imported_case_ids: list[int] = []
     for series in scan.accepted:
         entry = {"series": _short_uid(series.source_series_uid), "public_id": None, "slices": series.slice_count,
                  "reasons": []}
@@ -119,8 +120,11 @@ def import_source(
             _mark_files(file_fates, series, "rejected", "storing the case failed")
         else:
             entry.update(status="imported", public_id=case.public_id)
+            imported_case_ids.append(case.pk)
             logger.info("imported case %s with %d slices", case.public_id, series.slice_count)
         cases_report.append(entry)
+
+    predictions_note = _queue_predictions(imported_case_ids)
 
     unmatched_rows = len(clinical_by_key) - len(matched_keys)
     imported = sum(1 for entry in cases_report if entry["status"] == "imported")
@@ -129,6 +133,8 @@ def import_source(
     summary = f"{imported} case(s) imported, {rejected} rejected, {skipped} already present; {len(files)} file(s) read."
     if unmatched_rows:
         summary += f" {unmatched_rows} clinical CSV row(s) matched no series."
+    if predictions_note:
+        summary += f" {predictions_note}"
     return {
         "summary": summary,
         "imported": imported,
@@ -138,6 +144,21 @@ def import_source(
         "files": sorted(file_fates.values(), key=lambda item: item["name"]),
         "unmatched_clinical_rows": unmatched_rows,
     }
+
+
+def _queue_predictions(case_ids: list[int]) -> str:
+    """Queue the active model's predictions for new cases; return a note for the summary."""
+    if not case_ids:
+        return ""
+    from apps.inference.services import queue_predictions_for_cases
+
+    try:
+        queued = queue_predictions_for_cases(case_ids)
+    except Exception as error:
+        # The cases are stored either way; a coordinator can run the model later from its page.
+        logger.exception("queueing predictions for %d imported case(s) failed", len(case_ids))
+        return f"AI predictions were not queued ({type(error).__name__}); run the model from the Models page."
+    return f"AI predictions queued for {len(queued)} case(s)." if queued else ""
 
 
 def _short_uid(uid: str) -> str:

@@ -48,9 +48,17 @@ class Prediction(models.Model):
     p3 = models.FloatField(null=True, blank=True, help_text="Joint model P(COVID-19).")
     selected_slices = models.JSONField(default=list, blank=True, help_text="Instance indices, most abnormal first.")
     slice_scores = models.JSONField(default=dict, blank=True, help_text="Instance index -> abnormality score.")
+    slice_probabilities = models.JSONField(
+        default=dict, blank=True, help_text="Selected instance index -> CT model P(COVID-19) of that slice."
+    )
     heatmap_file = models.FileField(upload_to="heatmaps/", blank=True, max_length=255)
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds per stage.")
     task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker started this prediction; a lost worker's task starts again."
+    )
+    worker_host = models.CharField(max_length=255, blank=True, help_text="Host of the latest attempt.")
+    worker_pid = models.PositiveIntegerField(null=True, blank=True, help_text="Process of the latest attempt.")
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -59,3 +67,6 @@ class Prediction(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "model_version"], name="one_prediction_per_case_and_model"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.case} by {self.model_version}: {self.status}"

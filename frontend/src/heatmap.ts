@@ -36,7 +36,7 @@ import {
 /** How long to wait for viewer.js to show the first slice before giving up. */
 const VIEWER_WAIT_MS = 120_000;
 
-function waitForViewer(element: HTMLElement): Promise<Types.IStackViewport> {
+function waitForViewer(element: HTMLDivElement): Promise<Types.IStackViewport> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const check = (): void => {
@@ -288,8 +288,8 @@ function bindControls(overlay: HeatmapOverlay, viewerElement: HTMLElement): void
 async function start(): Promise<void> {
   const viewerElement = document.getElementById('viewer');
   const configElement = document.getElementById('heatmap-config');
-  if (viewerElement === null || configElement === null) {
-    console.error('Heat map: the page needs #viewer and #heatmap-config.');
+  if (!(viewerElement instanceof HTMLDivElement) || configElement === null) {
+    console.error('Heat map: the page needs <div id="viewer"> and #heatmap-config.');
     return;
   }
   const config = parseHeatmapConfig(JSON.parse(configElement.textContent ?? 'null'));

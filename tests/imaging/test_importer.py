@@ -136,3 +136,31 @@ def test_import_command_prints_report(capsys):
 def test_import_command_rejects_missing_path():
     with pytest.raises(CommandError, match="No folder or zip file at '/nonexistent'"):
         call_command("import_cases", "/nonexistent")
+
+
+def test_import_queues_active_model(monkeypatch):
+    from apps.inference import services
+
+    queued_for: list[list[int]] = []
+    monkeypatch.setattr(services, "queue_predictions_for_cases",
+                        lambda case_ids: queued_for.append(list(case_ids)) or [101])
+
+    report = import_source(source=P001)
+
+    assert queued_for == [[Case.objects.get().pk]]
+    assert "AI predictions queued for 1 case(s)." in report["summary"]
+
+
+def test_queueing_failure_keeps_cases(monkeypatch):
+    from apps.inference import services
+
+    def broker_down(case_ids):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(services, "queue_predictions_for_cases", broker_down)
+
+    report = import_source(source=P001)
+
+    assert report["imported"] == 1
+    assert Case.objects.count() == 1
+    assert "AI predictions were not queued (ConnectionError)" in report["summary"]

@@ -18,7 +18,14 @@ from ml.config import QUICK_TRAINING, ModelConfig
 from ml.dicom import CTSeries, read_series
 from ml.package import load_package, save_package
 from ml.preprocessing import SegmentedVolume, segment_volume
-from ml.train import PreparedCase, TrainingResult, prepare_case, render_model_card, train, CaseRecord
+from ml.train import (
+    CaseRecord,
+    PreparedCase,
+    TrainingResult,
+    prepare_case,
+    render_model_card,
+    train,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 P001 = REPO / "fixtures" / "dicom" / "P001"
@@ -43,6 +50,11 @@ def _one_thread():
 @pytest.fixture
 def illustrative_clinical() -> dict[str, object]:
     return dict(ILLUSTRATIVE_CLINICAL)
+
+
+@pytest.fixture
+def series_folders() -> dict[str, Path]:
+    return {"P001": P001, "normal001": NORMAL001}
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from sklearn.metrics import roc_auc_score
 from ml.clinical import CLINICAL_FEATURES, ClinicalScaler, encode_clinical, fit_clinical_models
 
 
-
 def test_encode_label_encodes_categories(illustrative_clinical):
     encoded = encode_clinical(illustrative_clinical)
     assert encoded.shape == (12,)

@@ -24,7 +24,7 @@ def test_empty_folder_raises(tmp_path):
 
 def test_labels_reversed_into_volume_order():
     labels = np.zeros(200, dtype=np.int32)
-    labels[0] = 1  # the most superior slice
+    labels[0] = 1  # the slice nearest the head
     ordered = labels_in_volume_order(labels, 148)
     assert ordered.shape == (148,)
     assert ordered[-1] == 1

@@ -13,7 +13,7 @@ from ml.scoring import to_model_input
 MID_CHEST = 80
 
 
-def test_ct_heatmap_has_slice_shape_and_zero_outside_lung(p001_segmented):
+def test_ct_heatmap_shape_and_mask(p001_segmented):
     lung = p001_segmented.lung[MID_CHEST]
     heatmap = ct_heatmap(torch.randn(16, 16), lung)
     assert heatmap.shape == (512, 512)
@@ -57,4 +57,5 @@ def test_joint_gradcam_shape_and_mask(quick_package, p001_segmented):
     assert maps.shape == (2, 512, 512)
     for map_, lung in zip(maps, p001_segmented.lung[indices]):
         assert not map_[~lung].any()
-        assert 0.0 <= map_.min() and map_.max() <= 1.0
+        assert map_.min() >= 0.0
+        assert map_.max() <= 1.0

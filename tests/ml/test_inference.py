@@ -6,7 +6,6 @@ import pytest
 from ml import NoLungSliceError, predict_case
 
 
-
 @pytest.fixture(scope="module")
 def p001_prediction(p001_series, quick_package):
     clinical = {
@@ -79,3 +78,10 @@ def test_abdominal_slice_raises_no_lung_slice(quick_package, read_slice, resourc
 def test_invalid_volume_or_spacing_rejected(quick_package, illustrative_clinical, volume, spacing, message):
     with pytest.raises(ValueError, match=message):
         predict_case(volume, spacing, illustrative_clinical, quick_package)
+
+
+def test_fewer_kept_slices_than_ten_all_selected(p001_series, quick_package, illustrative_clinical):
+    volume = p001_series.volume_hu[70:75]
+    prediction = predict_case(volume, p001_series.spacing, illustrative_clinical, quick_package)
+    assert sorted(prediction.selected_slices) == [0, 1, 2, 3, 4]
+    assert len(prediction.heatmaps) == 5

@@ -22,7 +22,7 @@ def test_logit_is_max_of_region_map():
     model = MaxPoolResNet().eval()
     with torch.no_grad():
         output = model(torch.rand(2, 1, 128, 128))
-    assert output.logit_map.shape == (2, 4, 4)
+    assert output.logit_map.shape == (2, 4, 4)  # 128 px / 32
     assert torch.equal(output.logit, output.logit_map.amax(dim=(1, 2)))
     assert output.features.shape == (2, 512)
 

@@ -77,3 +77,16 @@ def test_unknown_configuration_key_rejected(package_copy):
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(PackageConfigurationError, match="Unknown model configuration keys"):
         load_package(package_copy)
+
+
+def test_shipped_demo_package_loads():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "fixtures" / "model"
+    package = load_package(folder)
+    total_bytes = sum(path.stat().st_size for path in folder.iterdir())
+    assert total_bytes < 50 * 1024 * 1024
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "Not for clinical use" in card
+    assert "synthetic and illustrative" in card
+    assert package.manifest["metrics"]["ct_model_test_slices"]["method"].startswith("DeLong")

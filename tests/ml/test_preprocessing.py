@@ -6,7 +6,6 @@ from scipy import ndimage
 
 from ml.preprocessing import BodyMask, LungMask, LungSliceFilter, LungWindow, segment_volume
 
-
 MID_CHEST = 80  # a P001 slice through both lungs at the level of the hilum
 
 

@@ -9,7 +9,6 @@ import torch
 from ml.train import split_patients, split_slabs
 
 
-
 def _epoch_means(history, stage):
     losses: dict[int, list[float]] = {}
     for entry in history:
