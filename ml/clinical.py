@@ -58,8 +58,9 @@ def _encode_value(name: str, value: object) -> float:
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"clinical[{name!r}] must be True, False or None, got {value!r}.")
         return float(value)
+    # A wrong type in a record is invalid data, so it raises ValueError like every other value.
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"clinical[{name!r}] must be a number or None, got {value!r}.")
+        raise ValueError(f"clinical[{name!r}] must be a number or None, got {value!r}.")  # noqa: TRY004
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"clinical[{name!r}] must be finite or None, got {value!r}.")

@@ -16,11 +16,11 @@ slice in the order of :func:`ml.dicom.read_series` (increasing position along th
 normal). ``clinical_table`` (optional) is a CSV with the 12 feature columns and ``label``;
 without it the clinical models use the cases' own records.
 
-The defaults follow Mei et al., Nature Medicine 26, 1224 (2020): Adam, learning rate 0.001
-decayed x0.95 per epoch, 40 epochs, batch 16, random rotation, grid distortion and cutout,
-one epoch of pretraining on random lung patches labelled with their image's label, a
-stratified patient-level 60/10/30 split, and the checkpoint with the lowest tuning loss,
-checked every 100 iterations. The joint model starts from the trained CT model, uses
+The defaults follow Mei et al., Nature Medicine 26, 1224 (2020). The CT model uses Adam with
+learning rate 0.001 decayed x0.95 per epoch, 40 epochs and batch 16, with random rotation,
+grid distortion and cutout. It first spends one epoch classifying random lung patches
+labelled with their image's label. Cases are split 60/10/30 by patient, stratified by label,
+and the checkpoint with the lowest tuning loss, checked every 100 iterations, is kept. The joint model starts from the trained CT model, uses
 learning rate 0.002 and the loss BCE(joint) + BCE(CNN).
 """
 
@@ -265,8 +265,8 @@ def split_slabs(
 ) -> NDArray[np.str_]:
     """Assign runs of ``slab_size`` consecutive slices to train, tune or test.
 
-    For series with too few patients for a patient-level split; neighbouring slices stay
-    together so that a held-out slice's direct neighbours are mostly held out too.
+    This split is for data with too few patients for a patient-level split. Neighbouring
+    slices stay together, so most direct neighbours of a held-out slice are held out too.
 
     Returns
     -------
@@ -566,7 +566,7 @@ def train(
         progress=progress,
     )
 
-    # In patient mode without slice labels, the CT model sees each case's selected slices.
+    # In patient mode without slice labels, the CT model trains on each case's selected slices.
     if split == "patient" and all(c.slice_labels is None for c in cases):
         scorer = CNNSliceScorer(scorer_network, image_size=scorer_size)
         keep = np.zeros(len(examples), dtype=bool)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -129,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         train_args += ["--epochs", str(args.epochs), "--image-size", str(args.image_size),
                        "--scorer-epochs", "10"]
-    status = train_main(train_args)
+    try:
+        status = train_main(train_args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if status == 0:
         append_in_sample_outputs(args.output, [("P001", p001, 1, p001_clinical),
                                                ("normal001", normal, 0, normal_clinical)])
