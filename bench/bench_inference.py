@@ -9,7 +9,7 @@ includes loading the model once in each worker process.
 
 Run from the repository root::
 
-    PYTHONPATH=. .venv/bin/python bench/bench_inference.py [--package fixtures/model] [--output docs/benchmarks-inference.md]
+    PYTHONPATH=. .venv/bin/python bench/bench_inference.py [--package fixtures/model] [--output FILE.md]
 
 Without ``--package``, fixtures/model is used. The markdown section goes to stdout and to
 ``--output``. The run takes about 5 to 10 minutes on two cores.
@@ -206,8 +206,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--package", type=Path, default=REPO / "fixtures" / "model",
                         help="Model package folder (default fixtures/model).")
-    parser.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks-inference.md",
-                        help="Markdown file to write (default docs/benchmarks-inference.md).")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="Also write the markdown section to this file (make bench collects stdout).")
     args = parser.parse_args()
     if not (args.package / "manifest.json").is_file():
         parser.error(f"{args.package} has no manifest.json; pass --package with a model package folder.")
@@ -233,7 +233,8 @@ def main() -> int:
         f" --package {args.package}" if args.package != REPO / "fixtures" / "model" else ""
     )
     text = render(results, package=args.package, config=version.manifest.get("config", {}), command=command)
-    args.output.write_text(text, encoding="utf-8")
+    if args.output is not None:
+        args.output.write_text(text, encoding="utf-8")
     print(text)
     return 0
 
