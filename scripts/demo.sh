@@ -11,7 +11,7 @@ worker=$!
 trap 'kill "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT
 echo "Celery worker started (pid $worker, log var/log/worker.log)."
 
-.venv/bin/python manage.py demo_setup
+.venv/bin/python manage.py demo_setup --url "http://$host:$port/"
 # Register the demo model and let the worker predict every case.
 .venv/bin/python manage.py demo_ai
 echo

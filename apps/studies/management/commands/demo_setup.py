@@ -30,6 +30,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/",
+            help="Address the demo server listens on, for the printed login link.",
+        )
+        parser.add_argument(
             "--timeout", type=float, default=300.0,
             help="Seconds to wait for the Celery worker to finish the import (default 300).",
         )
@@ -38,12 +42,12 @@ class Command(BaseCommand):
             help="Import in this process instead of through the Celery worker.",
         )
 
-    def handle(self, *args, timeout: float, inline: bool, **options):
+    def handle(self, *args, url: str, timeout: float, inline: bool, **options):
         users = self._create_accounts()
         if not Case.objects.exists():
             self._import_fixtures(users["coordinator"], timeout=timeout, inline=inline)
         study = self._create_study(users)
-        self._print_instructions(study)
+        self._print_instructions(study, url=url)
 
     def _create_accounts(self) -> dict:
         User = get_user_model()
@@ -108,10 +112,10 @@ class Command(BaseCommand):
                 assignment.save(update_fields=["case_order"])
         return study
 
-    def _print_instructions(self, study: ReaderStudy) -> None:
+    def _print_instructions(self, study: ReaderStudy, *, url: str) -> None:
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Demo study '{study.title}' has {study.cases.count()} cases."))
-        self.stdout.write("Log in at http://127.0.0.1:8000/login/ with one of these demo accounts:")
+        self.stdout.write(f"Log in at {url.rstrip('/')}/login/ with one of these demo accounts:")
         for username, password, roles in DEMO_ACCOUNTS:
             role_names = ", ".join(role.value for role in roles)
             self.stdout.write(f"  {username:<12} password {password:<18} ({role_names})")
