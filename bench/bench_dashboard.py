@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bench.machine import cpu_model, visible_cpus
 
 READERS, ARMS, CASES = 10, 2, 1_000
 TARGET_SECONDS = 0.5
@@ -41,16 +42,8 @@ def best_of(function: Callable[[], object], repeats: int = REPEATS) -> float:
 
 
 def machine() -> tuple[str, str]:
-    """Return the CPU model name (lscpu) and the number of CPUs visible to this process."""
-    model = platform.processor() or "unknown"
-    try:
-        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in output.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return model, str(len(os.sched_getaffinity(0)))
+    """Return the CPU model name and the number of CPUs visible to this process."""
+    return cpu_model(), str(visible_cpus())
 
 
 def setup_django(folder: Path) -> None:

@@ -28,6 +28,8 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.machine import cpu_model, visible_cpus
+
 REPO = Path(__file__).resolve().parent.parent
 CASES_PER_SERIES = 10
 WORKER_COUNTS = (1, 2)
@@ -35,16 +37,8 @@ TIMEOUT_SECONDS = 3600
 
 
 def machine() -> str:
-    """Return the CPU model and the number of CPUs visible to this process."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in output.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return f"{model}, {len(os.sched_getaffinity(0))} CPUs visible, Python {platform.python_version()}"
+    """Return the CPU model, the number of CPUs visible to this process and the Python version."""
+    return f"{cpu_model()}, {visible_cpus()} CPUs visible, Python {platform.python_version()}"
 
 
 def setup_django(var_dir: Path) -> None:

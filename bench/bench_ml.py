@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from bench.machine import cpu_model
 from ml import load_package, predict_case
 from ml.dicom import read_series
 from ml.preprocessing import segment_volume
@@ -47,14 +47,7 @@ def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
     return 2.0 * size**3 / best
 
 
-def cpu_model() -> str:
-    """Return the CPU model name from /proc/cpuinfo, or the platform's processor string."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+
 
 
 def _timed(function) -> float:

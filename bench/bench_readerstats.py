@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from bench.machine import cpu_model, visible_cpus
 from readerstats.analysis import analyse_reads
 from readerstats.reads import reads_from_frame
 from readerstats.roc import auc_delong
@@ -54,15 +54,7 @@ def quadratic_delong(scores: np.ndarray, truth: np.ndarray) -> tuple[float, floa
 
 def machine() -> tuple[str, str]:
     """Return the CPU model name and the number of CPUs visible to this process."""
-    model = platform.processor() or "unknown"
-    try:
-        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in output.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return model, str(len(os.sched_getaffinity(0)))
+    return cpu_model(), str(visible_cpus())
 
 
 def study_reads(rng: np.random.Generator) -> pd.DataFrame:

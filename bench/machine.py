@@ -1,0 +1,24 @@
+"""Description of the machine a benchmark ran on, for the markdown each script prints."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+
+
+def cpu_model() -> str:
+    """Return the CPU model name from ``lscpu``, or the platform's processor string."""
+    model = platform.processor() or platform.machine() or "unknown CPU"
+    try:
+        output = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return model
+    for line in output.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return model
+
+
+def visible_cpus() -> int:
+    """Return the number of CPUs this process may run on (its affinity, not the host's count)."""
+    return len(os.sched_getaffinity(0))
