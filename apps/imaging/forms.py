@@ -12,13 +12,16 @@ class UploadForm(forms.Form):
     )
     study = forms.ModelChoiceField(
         queryset=ReaderStudy.objects.none(), required=False,
-        help_text="Optional: add the imported cases to this study.",
+        help_text="Optional: add the imported cases to this draft study.",
     )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.fields["study"].queryset = ReaderStudy.objects.filter(coordinators=user)
+            # Cases can join a study only while it is a draft: an open study's reader orders are fixed.
+            self.fields["study"].queryset = ReaderStudy.objects.filter(
+                coordinators=user, status=ReaderStudy.Status.DRAFT
+            )
 
     def clean_archive(self):
         archive = self.cleaned_data["archive"]

@@ -64,6 +64,11 @@ def import_source(
         When the source cannot be read at all or the clinical CSV has errors;
         nothing is stored then.
     """
+    if study is not None and study.status != study.Status.DRAFT:
+        raise ImportFailed(
+            f"The study '{study.title}' is {study.status}, so no cases can be added to it. "
+            "Import without a study, or into a draft study."
+        )
     clinical_by_key = _clinical_rows(clinical_csv)
     try:
         files = iter_source_files(source)

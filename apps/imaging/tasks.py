@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,6 +50,32 @@ def run_import_job(job_id: int) -> str:
         job.status = ImportJob.Status.DONE
         job.report = report
         logger.info("import job %s done: %s", job_id, report.get("summary"))
+    job.error = _with_upload_name(job.error, job)
+    if isinstance(job.report, dict) and "summary" in job.report:
+        job.report["summary"] = _with_upload_name(job.report["summary"], job)
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "report", "finished_at"])
+    _delete_uploads(job)
     return job.status
+
+
+def _with_upload_name(text: str, job: ImportJob) -> str:
+    """Show the coordinator's file name where a message names the stored upload's random name."""
+    stored = Path(job.source_path).name
+    return text.replace(stored, job.source_name) if stored and text else text
+
+
+def _delete_uploads(job: ImportJob) -> None:
+    """Delete the uploaded zip and CSV once imported: they still carry the source identifiers."""
+    uploads = (Path(settings.MEDIA_ROOT) / "uploads").resolve()
+    for name in (job.source_path, job.clinical_path):
+        if not name:
+            continue
+        path = Path(name).resolve()
+        # Only files the upload page saved; a command-line import points at the user's own folder.
+        if path.parent != uploads:
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            logger.warning("import job %s: could not delete upload %s", job.pk, path.name)

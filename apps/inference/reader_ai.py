@@ -94,6 +94,7 @@ def heatmap_overlay_config(prediction: Prediction, *, url_for) -> dict:
             "index", "sop_instance_uid"
         )
     )
+    slice_count = prediction.case.series.slice_count
     slices = []
     for rank, index in enumerate(prediction.selected_slices, start=1):
         if index not in instances:
@@ -102,6 +103,9 @@ def heatmap_overlay_config(prediction: Prediction, *, url_for) -> dict:
             {
                 "rank": rank,
                 "instanceIndex": index,
+                # The viewer lists slices from the head end and counts from 1, so instance
+                # index 0 (the feet end) is the last slice the counter shows.
+                "viewerSlice": slice_count - index,
                 "sopInstanceUid": instances[index],
                 "url": url_for(index),
                 "probability": prediction.slice_probabilities.get(str(index)),

@@ -134,3 +134,49 @@ def test_upload_of_corrupt_zip_fails_with_message(client, coordinator, django_ca
     job = ImportJob.objects.get()
     assert job.status == ImportJob.Status.FAILED
     assert "not a valid zip" in job.error or "neither a folder nor a valid zip" in job.error
+
+
+def test_failed_upload_names_file_and_is_deleted(client, coordinator, settings,
+                                                  django_capture_on_commit_callbacks):
+    from config.celery import app
+
+    client.force_login(coordinator)
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("imaging:upload"),
+                        {"archive": SimpleUploadedFile("my-scans.zip", b"PK\x03\x04garbage")})
+    finally:
+        app.conf.task_always_eager = False
+
+    job = ImportJob.objects.get()
+    page = html.unescape(client.get(reverse("imaging:job", args=[job.pk])).content.decode())
+    assert "'my-scans.zip'" in job.error
+    assert page.count("is neither a folder nor a valid zip") == 1
+    uploads = settings.MEDIA_ROOT / "uploads"
+    assert not any(uploads.iterdir())
+
+
+def test_upload_offers_only_draft_studies(client, coordinator):
+    open_study = ReaderStudy.objects.create(title="Open one", seed=1, status="open")
+    draft = ReaderStudy.objects.create(title="Draft one", seed=2, status="draft")
+    for study in (open_study, draft):
+        study.coordinators.add(coordinator)
+    client.force_login(coordinator)
+
+    page = client.get(reverse("imaging:upload")).content.decode()
+
+    assert "Draft one" in page
+    assert "Open one" not in page
+
+
+def test_import_into_open_study_is_rejected(coordinator):
+    from apps.cases.models import Case
+    from apps.imaging.importer import ImportFailed
+
+    study = ReaderStudy.objects.create(title="Running", seed=1, status="open")
+
+    with pytest.raises(ImportFailed, match="'Running' is open, so no cases can be added"):
+        import_source(source=P001, study=study)
+
+    assert Case.objects.count() == 0

@@ -63,6 +63,8 @@ def test_reviewer_sees_heatmap_over_ct(live_server, browser_context, model_versi
     )
     page.wait_for_function("document.querySelector('#viewer').dataset.heatmapDrawn !== ''")
     assert page.locator("#selected-marker").is_visible()
+    # The list labels slices with the number the counter shows.
+    assert page.locator("#selected-slices button", has_text=f"Slice {expected_position} ·").count() == 1
     page.wait_for_timeout(300)
     overlay_on = _viewer_image(page)
 
