@@ -242,6 +242,11 @@ def _comparison(reference: Rater, rater: Rater, truth: np.ndarray, alpha: float)
         comparison.binary = compare_binary(reference.calls, rater.calls, truth, alpha=alpha)
     except ReaderStatsError as error:
         comparison.binary_note = str(error)
+    if comparison.binary is not None and comparison.binary.n_excluded_missing >= len(truth):
+        # McNemar's p of 1 for zero discordant pairs would read as "no difference" here,
+        # though no case had calls from both raters.
+        comparison.binary = None
+        comparison.binary_note = "No case has calls from both raters, so there is no McNemar test."
     return comparison
 
 

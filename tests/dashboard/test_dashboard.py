@@ -66,3 +66,17 @@ def test_dashboard_hides_other_coordinators_studies(client, make_study, reader, 
     client.force_login(stranger)
 
     assert client.get(reverse("dashboard:study", args=[study.pk])).status_code == 404
+
+
+def test_reader_without_reads_has_no_mcnemar_p(client, make_study, reader, other_reader, coordinator):
+    study = make_study([reader, other_reader], truths=[True, True, False, False])
+    _read_all(client, study, reader,
+              lambda case: ("positive", 80) if case.ground_truth.positive else ("negative", 80))
+    client.force_login(coordinator)
+
+    body = client.get(reverse("dashboard:study", args=[study.pk])).content.decode()
+    row = body.split(f'data-reader="{other_reader.username}"', 1)[1].split("</tr>", 1)[0]
+
+    assert 'class="num p-sensitivity">–<' in row
+    assert 'class="num p-specificity">–<' in row
+    assert "No case has calls from both raters" in body
