@@ -234,3 +234,13 @@ def test_login_page_renders(client):
     response = client.get(reverse("login"))
     assert response.status_code == 200
     assert 'name="username"' in response.content.decode()
+
+
+def test_forbidden_page_explains_role(client, reader):
+    client.force_login(reader)
+
+    response = client.get(reverse("dashboard:index"))
+
+    assert response.status_code == 403
+    assert "This page is for users with the coordinator role." in response.content.decode()
+    assert 'href="/"' in response.content.decode()
