@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from apps.cases.models import Case, GroundTruth
 from apps.studies import services
-from apps.studies.models import Arm, Assignment, Read, ReaderStudy
+from apps.studies.models import MAX_ACTIVE_SECONDS, MAX_WASHOUT_DAYS, Arm, Assignment, Read, ReaderStudy
 from apps.studies.presenters import clinical_rows
 
 
@@ -31,6 +31,14 @@ class StudySerializer(serializers.ModelSerializer):
                                                   required=False)
     arms = ArmSerializer(many=True, read_only=True)
     seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+    washout_days = serializers.IntegerField(
+        min_value=0, max_value=MAX_WASHOUT_DAYS, required=False,
+        help_text=f"Days between a reader's last read in one arm and the start of the next arm; 0 to {MAX_WASHOUT_DAYS}.",
+        error_messages={
+            "min_value": "washout_days must be 0 or more.",
+            "max_value": f"washout_days may be at most {MAX_WASHOUT_DAYS} (ten years); send a shorter washout.",
+        },
+    )
 
     class Meta:
         model = ReaderStudy
@@ -161,7 +169,14 @@ class AnswerFields(serializers.Serializer):
     call = serializers.ChoiceField(choices=Read.Call.choices, required=False, allow_blank=True, default="")
     confidence = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True, default=None)
     rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True, default=None)
-    active_seconds = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    active_seconds = serializers.IntegerField(
+        min_value=0, max_value=MAX_ACTIVE_SECONDS, required=False, allow_null=True, default=None,
+        help_text=f"Seconds the viewer tab was visible; 0 to {MAX_ACTIVE_SECONDS} (seven days).",
+        error_messages={
+            "min_value": "active_seconds must be 0 or more.",
+            "max_value": f"active_seconds may be at most {MAX_ACTIVE_SECONDS} (seven days); send the seconds the tab was visible.",
+        },
+    )
 
     def answer(self) -> services.Answer:
         data = self.validated_data

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -328,6 +329,13 @@ class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 assignment=assignment, case=case, answer=body.answer(),
                 active_seconds=body.validated_data["active_seconds"], stage=body.validated_data["stage"],
             )
+        except services.ReadAlreadyStored as error:
+            correct_url = reverse("api:read-correct", args=[error.read.pk])
+            raise RuleConflict(
+                f"A read of case {case.public_id} ({error.read.stage}) is already stored as "
+                f"{error.read.answer_display}; the new answer was not stored. To change it, POST the answer "
+                f"with a reason to {correct_url}, which only studies with correctable reads accept."
+            ) from error
         except services.ReadRejected as error:
             raise _rejected(error) from error
         if created:

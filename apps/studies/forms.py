@@ -1,6 +1,6 @@
 from django import forms
 
-from apps.studies.models import Read, ReaderStudy
+from apps.studies.models import MAX_ACTIVE_SECONDS, Read, ReaderStudy
 
 
 class ReadForm(forms.Form):
@@ -30,7 +30,15 @@ class ReadForm(forms.Form):
         },
     )
     stage = forms.ChoiceField(choices=Read.Stage.choices, required=False, widget=forms.HiddenInput)
-    active_seconds = forms.IntegerField(min_value=0, required=False)
+    active_seconds = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_ACTIVE_SECONDS,
+        required=False,
+        error_messages={
+            "min_value": "Active seconds must be 0 or more.",
+            "max_value": "Active seconds may be at most %(limit_value)s (seven days).",
+        },
+    )
 
     def __init__(self, *args, study: ReaderStudy, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,9 +5,16 @@ import random
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 from apps.cases.models import Case
+
+# Ten years. Reader-study washouts are usually weeks, and this bound keeps the washout's end
+# far inside the range of datetime, which ends in the year 9999.
+MAX_WASHOUT_DAYS = 3650
+# Seven days. The browser counts the seconds one case's tab was visible, so a larger value is a client error.
+MAX_ACTIVE_SECONDS = 7 * 24 * 3600
 
 
 class ReaderStudy(models.Model):
@@ -28,9 +35,10 @@ class ReaderStudy(models.Model):
         LOCKED = "locked", "Locked once submitted"
         CORRECTABLE = "correctable", "Correctable, with a reason; earlier versions are kept"
 
-    # Allowed status changes; a closed study stays closed so its reads stay frozen.
+    # Allowed status changes: draft to open to closed. A draft is opened before it closes,
+    # and a closed study stays closed so its reads stay frozen.
     TRANSITIONS = {
-        Status.DRAFT: {Status.OPEN, Status.CLOSED},
+        Status.DRAFT: {Status.OPEN},
         Status.OPEN: {Status.CLOSED},
         Status.CLOSED: set(),
     }
@@ -57,7 +65,13 @@ class ReaderStudy(models.Model):
     edit_rule = models.CharField(max_length=12, choices=EditRule.choices, default=EditRule.LOCKED)
     washout_days = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Days a reader must wait after finishing one arm before starting the next arm.",
+        help_text=f"Days a reader must wait after finishing one arm before starting the next arm; at most {MAX_WASHOUT_DAYS}.",
+        validators=[
+            MaxValueValidator(
+                MAX_WASHOUT_DAYS,
+                message=f"The washout may be at most {MAX_WASHOUT_DAYS} days (ten years); enter a shorter washout.",
+            )
+        ],
     )
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies",
@@ -214,7 +228,13 @@ class Read(models.Model):
     submitted_at = models.DateTimeField()
     reading_seconds = models.FloatField(help_text="Submitted minus opened.")
     active_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Seconds the viewer tab was visible, as the browser counted."
+        null=True, blank=True, help_text="Seconds the viewer tab was visible, as the browser counted.",
+        validators=[
+            MaxValueValidator(
+                MAX_ACTIVE_SECONDS,
+                message=f"Active seconds may be at most {MAX_ACTIVE_SECONDS} (seven days); send the seconds the tab was visible.",
+            )
+        ],
     )
     version = models.PositiveSmallIntegerField(default=1)
     is_current = models.BooleanField(default=True)

@@ -32,9 +32,9 @@ def clinical_rows(case: Case) -> dict[str, object] | None:
         ("Cough with sputum", _yes_no(record.sputum)),
         ("Temperature", _number(record.temperature, "°C")),
         ("White blood cells", _number(record.wbc, "×10⁹/L")),
-        ("Neutrophils", _number(record.neutrophils, "×10⁹/L")),
-        ("Neutrophils", _number(record.neutrophil_pct, "%")),
-        ("Lymphocytes", _number(record.lymphocytes, "×10⁹/L")),
-        ("Lymphocytes", _number(record.lymphocyte_pct, "%")),
+        ("Neutrophils (count)", _number(record.neutrophils, "×10⁹/L")),
+        ("Neutrophils (%)", _number(record.neutrophil_pct, "%")),
+        ("Lymphocytes (count)", _number(record.lymphocytes, "×10⁹/L")),
+        ("Lymphocytes (%)", _number(record.lymphocyte_pct, "%")),
     ]
     return {"rows": rows, "illustrative": record.illustrative}

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.audit.log import record
 from apps.cases.models import Case
-from apps.studies.models import Assignment, CaseOpening, Read, ReaderStudy
+from apps.studies.models import MAX_ACTIVE_SECONDS, Assignment, CaseOpening, Read, ReaderStudy
 
 
 class ReadRejected(Exception):
@@ -19,6 +19,18 @@ class ReadRejected(Exception):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ReadAlreadyStored(ReadRejected):
+    """A new answer for a stage whose read is already stored with a different answer."""
+
+    def __init__(self, read: Read) -> None:
+        super().__init__(
+            f"A read of case {read.case.public_id} ({read.stage}) is already stored as {read.answer_display}; "
+            "the new answer was not stored. To change the stored read, submit a correction with a reason, "
+            "which only studies with correctable reads accept."
+        )
+        self.read = read
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,12 @@ def washout_ends_at(assignment: Assignment) -> datetime.datetime | None:
     last = Read.objects.filter(assignment__in=earlier).aggregate(last=Max("submitted_at"))["last"]
     if last is None:
         return None
-    return last + datetime.timedelta(days=assignment.study.washout_days)
+    try:
+        return last + datetime.timedelta(days=assignment.study.washout_days)
+    except OverflowError:
+        # A washout stored before washout_days had a maximum can end after datetime.max;
+        # such an arm never opens.
+        return datetime.datetime.max.replace(tzinfo=datetime.timezone.utc)
 
 
 def check_can_read(assignment: Assignment) -> None:
@@ -165,6 +182,16 @@ def validate_answer(study: ReaderStudy, answer: Answer) -> None:
         raise ReadRejected("This study uses a call with a confidence; send no rating.", field="rating")
 
 
+def validate_active_seconds(active_seconds: int | None) -> None:
+    """Raise ReadRejected when the active time is negative or longer than MAX_ACTIVE_SECONDS."""
+    if active_seconds is not None and not 0 <= active_seconds <= MAX_ACTIVE_SECONDS:
+        raise ReadRejected(
+            f"Active seconds {active_seconds} is outside 0–{MAX_ACTIVE_SECONDS} (seven days); "
+            "send the seconds the tab was visible.",
+            field="active_seconds",
+        )
+
+
 def _resolve_stage(assignment: Assignment, stage: str | None) -> str:
     stages = assignment.arm.stages
     if stage is None:
@@ -195,7 +222,8 @@ def submit_read(
 
     A double click or a retried request for the same stage finds the first
     read through the unique constraint on the current read per stage and
-    changes nothing.
+    changes nothing. A different answer for a stage that already has a read
+    raises ReadAlreadyStored, because a change needs a correction with a reason.
     """
     check_can_read(assignment)
     stage = _resolve_stage(assignment, stage)
@@ -204,10 +232,11 @@ def submit_read(
 
     existing = Read.objects.current().filter(assignment=assignment, case=case, stage=stage).first()
     if existing is not None:
-        return existing, False
+        return _repeated_read(existing, answer), False
 
     check_can_open(assignment, case)
     validate_answer(assignment.study, answer)
+    validate_active_seconds(active_seconds)
     stages = assignment.arm.stages
     if stage != stages[0] and pending_stage(assignment, case) != stage:
         raise ReadRejected(f"Submit the unaided call on case {case.public_id} before the aided call.", field="stage")
@@ -231,8 +260,21 @@ def submit_read(
                 active_seconds=active_seconds,
             )
     except IntegrityError:
-        return Read.objects.current().get(assignment=assignment, case=case, stage=stage), False
+        existing = Read.objects.current().get(assignment=assignment, case=case, stage=stage)
+        return _repeated_read(existing, answer), False
     return read, True
+
+
+def _repeated_read(existing: Read, answer: Answer) -> Read:
+    """Return the stored read when the answer repeats it; raise ReadAlreadyStored when it differs."""
+    same = (
+        existing.call == answer.call
+        and existing.confidence == answer.confidence
+        and existing.rating == answer.rating
+    )
+    if not same:
+        raise ReadAlreadyStored(existing)
+    return existing
 
 
 def correct_read(*, read: Read, answer: Answer, reason: str, active_seconds: int | None = None) -> Read:
@@ -249,6 +291,7 @@ def correct_read(*, read: Read, answer: Answer, reason: str, active_seconds: int
             "The unaided call cannot be corrected: the AI output was shown once it was submitted."
         )
     validate_answer(study, answer)
+    validate_active_seconds(active_seconds)
 
     with transaction.atomic():
         retired = Read.objects.filter(pk=read.pk, is_current=True).update(is_current=False)

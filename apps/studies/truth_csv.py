@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -27,24 +28,54 @@ class TruthUpload:
     errors: list[str] = field(default_factory=list)
 
 
+class NotTextError(ValueError):
+    """Bytes that decode to no text a CSV can contain."""
+
+
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
+    """Decode UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252.
+
+    Raises NotTextError when no encoding fits or the text has control characters
+    other than tab and line breaks, as binary files and UTF-16 without a BOM do.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "cp1252"]
+    for encoding in candidates:
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return data.decode("latin-1")
+        if any(unicodedata.category(char) == "Cc" and char not in "\t\r\n" for char in text):
+            continue
+        return text
+    raise NotTextError(f"{len(data)} bytes decode to no CSV text in UTF-8, UTF-16 or Windows-1252")
 
 
 def parse_truth_csv(data: bytes, *, study: ReaderStudy) -> TruthUpload:
     """Match each row to a case of the study and read its RT-PCR result; collect every error."""
     result = TruthUpload()
-    text = _decode(data)
+    try:
+        text = _decode(data)
+    except NotTextError:
+        result.errors.append(
+            "The file is not a text CSV: it is not UTF-8, UTF-16 with a byte order mark or Windows-1252 text. "
+            "Save it as CSV (UTF-8) and upload it again."
+        )
+        return result
     first_line = text.splitlines()[0] if text.strip() else ""
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     if not first_line:
         result.errors.append("The file is empty; it needs a header row with public_id or patient_id, and rt_pcr.")
+        return result
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    try:
+        # newline="" lets the csv module handle CR, LF and CRLF line endings and line breaks inside quotes.
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        result.errors.append(f"The file is not a valid CSV ({error}); save it as CSV and upload it again.")
         return result
     header = [name.strip().lower() for name in rows[0]]
     id_column = "public_id" if "public_id" in header else "patient_id" if "patient_id" in header else None

@@ -125,6 +125,10 @@ def _submit(request: HttpRequest, assignment: Assignment, case: Case, form: Read
             active_seconds=data["active_seconds"],
             stage=data["stage"] or None,
         )
+    except services.ReadAlreadyStored as error:
+        # The case page shows the stored read and, where the study allows it, the correction form.
+        messages.error(request, str(error))
+        return redirect("studies:read_case", assignment_id=assignment.pk, public_id=case.public_id)
     except services.ReadRejected as error:
         messages.error(request, str(error))
         if assignment.study.status != ReaderStudy.Status.OPEN:

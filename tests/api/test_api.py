@@ -33,7 +33,7 @@ def test_reader_submits_read_once_through_api(api, make_study, reader):
     body = {"assignment": assignment.pk, "case": case.public_id, "call": "positive", "confidence": 75}
 
     first = api.post("/api/reads/", body, format="json")
-    retry = api.post("/api/reads/", {**body, "confidence": 10}, format="json")
+    retry = api.post("/api/reads/", body, format="json")
 
     assert first.status_code == 201
     assert retry.status_code == 200
@@ -41,6 +41,54 @@ def test_reader_submits_read_once_through_api(api, make_study, reader):
     assert retry.json()["confidence"] == 75
     assert Read.objects.count() == 1
     assert first.json()["case"] == case.public_id
+
+
+def test_different_second_answer_conflicts(api, make_study, reader):
+    study = make_study([reader])
+    assignment = _assignment(study, reader)
+    case = Case.objects.get(pk=assignment.case_order[0])
+    api.force_authenticate(reader)
+    body = {"assignment": assignment.pk, "case": case.public_id, "call": "positive", "confidence": 75}
+
+    first = api.post("/api/reads/", body, format="json")
+    other_confidence = api.post("/api/reads/", {**body, "confidence": 10}, format="json")
+    other_call = api.post("/api/reads/", {**body, "call": "negative"}, format="json")
+
+    assert first.status_code == 201
+    read_id = first.json()["id"]
+    for response in (other_confidence, other_call):
+        assert response.status_code == 409
+        detail = response.json()["detail"]
+        assert "already stored as COVID-19 positive with confidence 75" in detail
+        assert f"/api/reads/{read_id}/correct/" in detail
+    assert list(Read.objects.values_list("call", "confidence")) == [("positive", 75)]
+
+
+def test_active_seconds_has_maximum(api, make_study, reader):
+    study = make_study([reader])
+    study.edit_rule = ReaderStudy.EditRule.CORRECTABLE
+    study.save()
+    assignment = _assignment(study, reader)
+    case = Case.objects.get(pk=assignment.case_order[0])
+    api.force_authenticate(reader)
+    body = {"assignment": assignment.pk, "case": case.public_id, "call": "positive", "confidence": 75}
+
+    huge = api.post("/api/reads/", {**body, "active_seconds": 10**30}, format="json")
+    over = api.post("/api/reads/", {**body, "active_seconds": 7 * 24 * 3600 + 1}, format="json")
+    at_max = api.post("/api/reads/", {**body, "active_seconds": 7 * 24 * 3600}, format="json")
+    correction = api.post(f"/api/reads/{at_max.json()['id']}/correct/",
+                          {"call": "negative", "confidence": 20, "reason": "Misclick.", "active_seconds": 10**30},
+                          format="json")
+
+    message = "active_seconds may be at most 604800 (seven days); send the seconds the tab was visible."
+    assert huge.status_code == 400
+    assert huge.json() == {"active_seconds": [message]}
+    assert over.status_code == 400
+    assert at_max.status_code == 201
+    assert at_max.json()["active_seconds"] == 604800
+    assert correction.status_code == 400
+    assert correction.json() == {"active_seconds": [message]}
+    assert Read.objects.count() == 1
 
 
 def test_token_authentication(api, make_study, reader):
@@ -188,6 +236,71 @@ def test_coordinator_designs_study_through_api(api, coordinator, reader):
     assert renamed.status_code == 200
     assert bad_status.status_code == 409
     assert sorted(Assignment.objects.get(reader=reader).case_order) == sorted(case.pk for case in cases)
+
+
+def test_washout_days_has_maximum(api, coordinator):
+    api.force_authenticate(coordinator)
+
+    huge = api.post("/api/studies/", {"title": "Long washout", "washout_days": 10**18}, format="json")
+    over = api.post("/api/studies/", {"title": "Long washout", "washout_days": 3651}, format="json")
+    at_max = api.post("/api/studies/", {"title": "Ten years", "washout_days": 3650}, format="json")
+
+    message = "washout_days may be at most 3650 (ten years); send a shorter washout."
+    assert huge.status_code == 400
+    assert huge.json() == {"washout_days": [message]}
+    assert over.status_code == 400
+    assert over.json() == {"washout_days": [message]}
+    assert at_max.status_code == 201
+    assert list(ReaderStudy.objects.values_list("washout_days", flat=True)) == [3650]
+
+
+def test_draft_cannot_close_through_api(api, coordinator):
+    case = Case.objects.create(patient_key="draft-close")
+    api.force_authenticate(coordinator)
+    study_id = api.post("/api/studies/", {"title": "Draft", "cases": [case.public_id]}, format="json").json()["id"]
+
+    closed = api.post(f"/api/studies/{study_id}/status/", {"status": "closed"}, format="json")
+
+    assert closed.status_code == 409
+    assert closed.json() == {"detail": "The study 'Draft' is draft and cannot become closed; "
+                                       "the order is draft, open, closed."}
+    assert ReaderStudy.objects.get(pk=study_id).status == "draft"
+
+
+@pytest.mark.parametrize(("template", "encoding"), [
+    ("public_id,rt_pcr\r{public_id},positive\r", "utf-8"),
+    ("public_id,rt_pcr\r\n{public_id},positive\r\n", "utf-8"),
+    ("public_id,rt_pcr\n{public_id},positive\n", "utf-16"),
+    ("public_id,rt_pcr\n{public_id},positive\n", "utf-8-sig"),
+], ids=["cr", "crlf", "utf16-bom", "utf8-bom"])
+def test_truth_upload_line_endings_and_encodings(api, coordinator, make_study, reader, template, encoding):
+    study = make_study([reader], truths=[False])
+    case = study.cases.get()
+    api.force_authenticate(coordinator)
+    data = template.format(public_id=case.public_id).encode(encoding)
+
+    response = api.post(f"/api/studies/{study.pk}/truth/", {"file": SimpleUploadedFile("t.csv", data)},
+                        format="multipart")
+
+    assert response.status_code == 200, response.content
+    assert GroundTruth.objects.get(case=case).positive is True
+
+
+@pytest.mark.parametrize("content", [
+    bytes(range(256)) * 4,
+    "public_id,rt_pcr\n".encode("utf-16-le"),
+    b"\x00\x01\x02\x03",
+], ids=["random-bytes", "utf16-without-bom", "binary"])
+def test_truth_upload_rejects_non_text(api, coordinator, make_study, reader, content):
+    study = make_study([reader], truths=[False])
+    api.force_authenticate(coordinator)
+
+    response = api.post(f"/api/studies/{study.pk}/truth/", {"file": SimpleUploadedFile("t.bin", content)},
+                        format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["file"][0].startswith("The file is not a text CSV")
+    assert GroundTruth.objects.get(case=study.cases.get()).positive is False
 
 
 def test_reader_sees_study_without_design(api, make_study, reader):

@@ -80,6 +80,38 @@ def test_reopening_a_closed_study_is_rejected(client, coordinator, make_study):
     assert study.status == "closed"
 
 
+def test_draft_cannot_close(client, coordinator):
+    client.force_login(coordinator)
+    client.post(reverse("design:create"), _study_settings())
+    study = ReaderStudy.objects.get()
+    detail = reverse("design:detail", args=[study.pk])
+
+    page = client.get(detail).content.decode()
+    response = client.post(reverse("design:status", args=[study.pk]), {"status": "closed"})
+
+    assert 'id="status-open"' in page
+    assert 'id="status-closed"' not in page
+    assert response.status_code == 409
+    assert "is draft and cannot become closed; the order is draft, open, closed." in response.content.decode()
+    study.refresh_from_db()
+    assert study.status == "draft"
+    assert ReaderStudy.TRANSITIONS == {"draft": {"open"}, "open": {"closed"}, "closed": set()}
+
+
+def test_washout_days_over_maximum_rejected(client, coordinator):
+    client.force_login(coordinator)
+
+    huge = client.post(reverse("design:create"), _study_settings(washout_days="5000000"))
+    over = client.post(reverse("design:create"), _study_settings(washout_days="3651"))
+    at_max = client.post(reverse("design:create"), _study_settings(washout_days="3650"))
+
+    assert huge.status_code == 400
+    assert "The washout may be at most 3650 days (ten years); enter a shorter washout." in huge.content.decode()
+    assert over.status_code == 400
+    assert at_max.status_code == 302
+    assert list(ReaderStudy.objects.values_list("washout_days", flat=True)) == [3650]
+
+
 def test_opening_needs_cases_and_arms(client, coordinator):
     client.force_login(coordinator)
     client.post(reverse("design:create"), _study_settings())
@@ -191,6 +223,36 @@ def test_truth_csv_with_errors_stores_nothing(client, coordinator, make_study):
     assert missing_column.status_code == 400
     assert "it needs public_id or patient_id, and rt_pcr" in missing_column.content.decode()
     assert dict(GroundTruth.objects.values_list("case_id", "positive")) == before
+
+
+@pytest.mark.parametrize(("template", "encoding"), [
+    ("public_id,rt_pcr\r{public_id},positive\r", "utf-8"),
+    ("public_id,rt_pcr\r\n{public_id},positive\r\n", "utf-8"),
+    ("public_id;rt_pcr\n{public_id};positive\n", "utf-16"),
+], ids=["cr", "crlf", "utf16-bom"])
+def test_truth_csv_line_endings_and_utf16(client, coordinator, make_study, template, encoding):
+    study = make_study([], truths=[False])
+    case = study.cases.get()
+    client.force_login(coordinator)
+    body = template.format(public_id=case.public_id).encode(encoding)
+
+    response = client.post(reverse("design:truth", args=[study.pk]),
+                           {"file": SimpleUploadedFile("truth.csv", body, "text/csv")})
+
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert GroundTruth.objects.get(case=case).positive is True
+
+
+def test_truth_csv_not_text_rejected(client, coordinator, make_study):
+    study = make_study([], truths=[False])
+    client.force_login(coordinator)
+
+    response = client.post(reverse("design:truth", args=[study.pk]),
+                           {"file": SimpleUploadedFile("truth.csv", bytes(range(256)) * 4, "text/csv")})
+
+    assert response.status_code == 400
+    assert "The file is not a text CSV" in response.content.decode()
+    assert GroundTruth.objects.get(case=study.cases.get()).positive is False
 
 
 def test_reads_export_lists_every_version(client, coordinator, make_study, reader):

@@ -6,8 +6,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.cases.models import ClinicalRecord
 from apps.studies import services
-from apps.studies.models import Assignment, Read
+from apps.studies.models import Assignment, Read, ReaderStudy
+from apps.studies.presenters import clinical_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -53,15 +55,86 @@ def test_double_submit_stores_one_read(client, make_study, reader):
     client.get(url)
 
     first = client.post(url, {"call": "positive", "confidence": "80", "active_seconds": "12"})
-    retry = client.post(url, {"call": "negative", "confidence": "10"})
+    retry = client.post(url, {"call": "positive", "confidence": "80", "active_seconds": "15"}, follow=True)
 
     assert first.status_code == 302
-    assert retry.status_code == 302
+    assert retry.status_code == 200
+    assert "was already stored; it was kept as it was" in retry.content.decode()
     reads = Read.objects.filter(assignment=assignment, case=case)
     assert reads.count() == 1
     assert reads.get().call == "positive"
     assert reads.get().confidence == 80
     assert reads.get().active_seconds == 12
+
+
+def test_different_second_answer_is_rejected(client, make_study, reader):
+    study = make_study([reader])
+    assignment = _assignment(study, reader)
+    case = study.cases.get(pk=assignment.case_order[0])
+    url = reverse("studies:read_case", args=[assignment.pk, case.public_id])
+    client.force_login(reader)
+    client.post(url, {"call": "positive", "confidence": "80"})
+
+    changed = client.post(url, {"call": "negative", "confidence": "10"})
+    page = client.get(changed["Location"], follow=True).content.decode()
+
+    assert changed.status_code == 302
+    assert changed["Location"] == url
+    assert "is already stored as COVID-19 positive with confidence 80" in page
+    assert "submit a correction with a reason" in page
+    assert list(Read.objects.values_list("call", "confidence")) == [("positive", 80)]
+
+
+def test_submit_read_service_rejects_changed_answer(make_study, reader):
+    study = make_study([reader])
+    assignment = _assignment(study, reader)
+    case = study.cases.get(pk=assignment.case_order[0])
+    stored, created = services.submit_read(assignment=assignment, case=case,
+                                           answer=services.Answer(call="positive", confidence=80))
+
+    same, same_created = services.submit_read(assignment=assignment, case=case,
+                                              answer=services.Answer(call="positive", confidence=80))
+    with pytest.raises(services.ReadAlreadyStored) as raised:
+        services.submit_read(assignment=assignment, case=case, answer=services.Answer(call="positive", confidence=81))
+
+    assert created is True
+    assert (same.pk, same_created) == (stored.pk, False)
+    assert raised.value.read.pk == stored.pk
+
+
+def test_submit_read_service_bounds_active_seconds(make_study, reader):
+    study = make_study([reader])
+    study.edit_rule = ReaderStudy.EditRule.CORRECTABLE
+    study.save()
+    assignment = _assignment(study, reader)
+    case = study.cases.get(pk=assignment.case_order[0])
+    answer = services.Answer(call="positive", confidence=80)
+
+    with pytest.raises(services.ReadRejected, match="Active seconds 604801 is outside 0–604800") as raised:
+        services.submit_read(assignment=assignment, case=case, answer=answer, active_seconds=604801)
+    read, _ = services.submit_read(assignment=assignment, case=case, answer=answer, active_seconds=604800)
+    with pytest.raises(services.ReadRejected, match="is outside 0–604800"):
+        services.correct_read(read=read, answer=answer, reason="Recount.", active_seconds=10**30)
+
+    assert raised.value.field == "active_seconds"
+    assert read.active_seconds == 604800
+    assert list(Read.objects.values_list("version", flat=True)) == [1]
+
+
+def test_active_seconds_over_maximum_rejected(client, make_study, reader):
+    study = make_study([reader])
+    assignment = _assignment(study, reader)
+    case = study.cases.get(pk=assignment.case_order[0])
+    url = reverse("studies:read_case", args=[assignment.pk, case.public_id])
+    client.force_login(reader)
+
+    huge = client.post(url, {"call": "positive", "confidence": "80", "active_seconds": str(10**30)})
+    over = client.post(url, {"call": "positive", "confidence": "80", "active_seconds": "604801"})
+
+    assert huge.status_code == 400
+    assert "Active seconds may be at most 604800 (seven days)." in huge.content.decode()
+    assert over.status_code == 400
+    assert not Read.objects.exists()
 
 
 def test_database_rejects_second_read(make_study, reader):
@@ -121,6 +194,42 @@ def test_invalid_confidence_is_rejected(client, make_study, reader):
     assert response.status_code == 400
     assert "Confidence must be between 0 and 100" in response.content.decode()
     assert not Read.objects.exists()
+
+
+def test_invalid_confidence_on_read_case_shown(client, make_study, reader):
+    study = make_study([reader])
+    study.navigation = ReaderStudy.Navigation.FREE
+    study.save()
+    assignment = _assignment(study, reader)
+    case = study.cases.get(pk=assignment.case_order[0])
+    url = reverse("studies:read_case", args=[assignment.pk, case.public_id])
+    client.force_login(reader)
+    client.post(url, {"call": "positive", "confidence": "60"})
+
+    response = client.post(url, {"call": "positive", "confidence": "150"})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="read-form-errors"' in page
+    assert "Confidence must be between 0 and 100; 100 is the maximum." in page
+    assert list(Read.objects.values_list("confidence", flat=True)) == [60]
+
+
+def test_clinical_panel_labels_are_distinct(make_study, reader):
+    study = make_study([reader], truths=[True])
+    case = study.cases.get()
+    ClinicalRecord.objects.create(case=case, neutrophils=4.2, neutrophil_pct=61.0, lymphocytes=1.1,
+                                  lymphocyte_pct=25.0)
+
+    rows = clinical_rows(case)["rows"]
+
+    labels = [label for label, _ in rows]
+    values = dict(rows)
+    assert len(labels) == len(set(labels))
+    assert values["Neutrophils (count)"] == "4.2 ×10⁹/L"
+    assert values["Neutrophils (%)"] == "61.0 %"
+    assert values["Lymphocytes (count)"] == "1.1 ×10⁹/L"
+    assert values["Lymphocytes (%)"] == "25.0 %"
 
 
 def test_closed_study_rejects_reads(client, make_study, reader):

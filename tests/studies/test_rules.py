@@ -240,6 +240,39 @@ def test_washout_is_enforced_by_date(client, make_study, add_arm, reader):
     assert "/cases/" in opened["Location"]
 
 
+def test_stored_huge_washout_never_errors(client, make_study, add_arm, reader):
+    study = make_study([reader], truths=[True])
+    aided = add_arm(study, "AI-aided", [reader], position=1, shows_ai_probability=True, ai_after_unaided_call=False)
+    first = _assignment(study, reader)
+    second = Assignment.objects.get(arm=aided, reader=reader)
+    client.force_login(reader)
+    _read_all(client, first)
+    # Values like these were stored before washout_days had a maximum; update() skips validation.
+    case = study.cases.get()
+
+    for washout_days in (5_000_000, 10**18):
+        ReaderStudy.objects.filter(pk=study.pk).update(washout_days=washout_days)
+        second.refresh_from_db()
+        second.study.refresh_from_db()
+
+        assert services.washout_ends_at(second).year == 9999
+        worklist = client.get(reverse("studies:worklist"))
+        next_page = client.get(reverse("studies:next_case", args=[second.pk]), follow=True)
+        api_next = client.get(f"/api/assignments/{second.pk}/next/")
+        api_cases = client.get(f"/api/assignments/{second.pk}/cases/")
+        api_read = client.post("/api/reads/", {"assignment": second.pk, "case": case.public_id, "call": "positive",
+                                               "confidence": 60}, content_type="application/json")
+
+        assert worklist.status_code == 200
+        assert "washout between arms ends on 9999-12-31" in worklist.content.decode()
+        assert next_page.status_code == 200
+        assert "washout between arms ends on 9999-12-31" in next_page.content.decode()
+        assert api_next.status_code == 409
+        assert api_cases.status_code == 200
+        assert api_read.status_code == 409
+        assert not Read.objects.filter(assignment=second).exists()
+
+
 def test_correction_adds_a_version_with_reason(client, make_study, reader):
     study = make_study([reader])
     study.edit_rule = ReaderStudy.EditRule.CORRECTABLE
