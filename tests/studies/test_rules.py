@@ -7,6 +7,7 @@ import sys
 import types
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -248,7 +249,10 @@ def test_stored_huge_washout_never_errors(client, make_study, add_arm, reader):
     client.force_login(reader)
     _read_all(client, first)
     # Values like these were stored before washout_days had a maximum; update() skips validation.
+    # Only SQLite stores them: PostgreSQL's smallint column rejects anything above 32767.
     case = study.cases.get()
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite can store a washout_days value that overflows a date")
 
     for washout_days in (5_000_000, 10**18):
         ReaderStudy.objects.filter(pk=study.pk).update(washout_days=washout_days)
