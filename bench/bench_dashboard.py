@@ -21,24 +21,13 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from bench.machine import cpu_model, visible_cpus
+from bench.machine import DEFAULT_REPEATS, best_of, cpu_model, visible_cpus
 
 READERS, ARMS, CASES = 10, 2, 1_000
 TARGET_SECONDS = 0.5
-REPEATS = 5
-
-
-def best_of(function: Callable[[], object], repeats: int = REPEATS) -> float:
-    """Return the shortest wall time of `repeats` calls, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+REPEATS = DEFAULT_REPEATS
 
 
 def machine() -> tuple[str, str]:

@@ -15,13 +15,11 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from bench.machine import cpu_model, visible_cpus
+from bench.machine import best_of, cpu_model, visible_cpus
 from readerstats.analysis import analyse_reads
 from readerstats.reads import reads_from_frame
 from readerstats.roc import auc_delong
@@ -30,16 +28,6 @@ N_LARGE = 100_000
 N_SUBSAMPLE = 5_000
 READERS, ARMS, CASES = 10, 2, 1_000
 TARGET_SECONDS = 0.5
-
-
-def best_of(function: Callable[[], object], repeats: int) -> float:
-    """Return the shortest wall time of `repeats` calls, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def quadratic_delong(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

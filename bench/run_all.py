@@ -1,8 +1,8 @@
 """Run every benchmark script and write their markdown sections to docs/benchmarks.md.
 
 Each ``bench/bench_*.py`` prints one markdown section with its machine, command and
-numbers. A script that fails leaves a section that says so, with its exit status,
-so a partial run is never mistaken for a full one.
+numbers. A script that fails leaves a section reporting the failure and its exit
+status, so a partial run is not mistaken for a full one.
 """
 from __future__ import annotations
 

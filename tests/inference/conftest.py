@@ -82,6 +82,24 @@ def broken_model_version(model_package_dir, tmp_path):
 
 
 @pytest.fixture
+def sent(monkeypatch):
+    """Record the tasks sent instead of publishing them, because no worker consumes them here."""
+    from apps.inference.tasks import run_prediction
+
+    calls: list[int] = []
+
+    class Result:
+        id = "recorded"
+
+    def record(args, **options):
+        calls.append(args[0])
+        return Result()
+
+    monkeypatch.setattr(run_prediction, "apply_async", record)
+    return calls
+
+
+@pytest.fixture
 def p001_case(monkeypatch):
     """The real COVID-19 series P001 imported like any upload, with its clinical record.
 

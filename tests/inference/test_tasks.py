@@ -29,22 +29,6 @@ def _no_cached_packages():
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """Record the tasks sent instead of publishing them, because no worker consumes them here."""
-    calls: list[int] = []
-
-    class Result:
-        id = "recorded"
-
-    def record(args, **options):
-        calls.append(args[0])
-        return Result()
-
-    monkeypatch.setattr(run_prediction, "apply_async", record)
-    return calls
-
-
-@pytest.fixture
 def eager():
     """Run tasks in this process when they are sent, as CELERY_TASK_ALWAYS_EAGER=1 does."""
     from config.celery import app

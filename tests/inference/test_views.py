@@ -5,24 +5,8 @@ import pytest
 
 from apps.cases.models import Case
 from apps.inference.models import ModelVersion, Prediction
-from apps.inference.tasks import run_prediction
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    calls: list[int] = []
-
-    class Result:
-        id = "recorded"
-
-    def record(args, **options):
-        calls.append(args[0])
-        return Result()
-
-    monkeypatch.setattr(run_prediction, "apply_async", record)
-    return calls
 
 
 @pytest.fixture
