@@ -1,6 +1,6 @@
 """The three roles of the platform, stored as Django groups.
 
-A user may hold several roles; every view still checks the object (study,
+A user may hold several roles. Every view still checks the object (study,
 assignment, case) against the user, so a role alone grants no access to a
 study the user is not part of.
 """

@@ -76,7 +76,7 @@ class StudyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return s.StudySerializer
 
     def _present(self, study: ReaderStudy) -> dict:
-        # A user who coordinates some studies and reads in others sees the design only of the former.
+        # A user who coordinates some studies and reads in others is shown the design of the former only.
         if study.coordinators.filter(pk=self.request.user.pk).exists():
             return s.StudySerializer(study, context=self.get_serializer_context()).data
         return s.ReaderStudySerializer(study, context=self.get_serializer_context()).data

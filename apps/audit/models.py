@@ -21,7 +21,7 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """Who changed what, when and from which address.
+    """One change to the study data: who made it, what changed, when and from which address.
 
     The ORM refuses to update or delete a row, through the model and its
     querysets alike; the admin shows the log read-only. A database superuser

@@ -40,8 +40,8 @@ def change_status(study: ReaderStudy, new_status: str) -> None:
             raise DesignRejected("The study has no cases; add cases before opening it.")
         if not study.arms.exists():
             raise DesignRejected("The study has no arms; add at least one arm before opening it.")
-        # Draft assignments may predate a change of cases, so the orders are drawn again;
-        # a draft has no reads, and the same seed gives the same order.
+        # Draft assignments may predate a change of cases, so the orders are drawn again.
+        # A draft has no reads, and the same seed gives the same order.
         for assignment in study.assignments.select_related("study"):
             assignment.shuffle_cases()
             assignment.save(update_fields=["case_order", "training_order"])

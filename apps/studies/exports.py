@@ -18,7 +18,7 @@ READ_COLUMNS = (
 
 
 def reads_csv(study: ReaderStudy) -> str:
-    """Every read of the study, superseded versions included; the truth is not in this file."""
+    """Write every read of the study as CSV, superseded versions included but not the truth."""
     reads = (
         Read.objects.filter(assignment__study=study)
         .select_related("assignment__reader", "assignment__arm", "case")

@@ -78,7 +78,11 @@ def parse_truth_csv(data: bytes, *, study: ReaderStudy) -> TruthUpload:
         result.errors.append(f"The file is not a valid CSV ({error}); save it as CSV and upload it again.")
         return result
     header = [name.strip().lower() for name in rows[0]]
-    id_column = "public_id" if "public_id" in header else "patient_id" if "patient_id" in header else None
+    id_column = None
+    if "public_id" in header:
+        id_column = "public_id"
+    elif "patient_id" in header:
+        id_column = "patient_id"
     if id_column is None or "rt_pcr" not in header:
         result.errors.append(
             f"The header {rows[0]!r} lacks a column; it needs public_id or patient_id, and rt_pcr."
